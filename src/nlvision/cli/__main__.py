@@ -1,0 +1,5 @@
+import sys
+
+from nlvision.cli import main
+
+sys.exit(main())

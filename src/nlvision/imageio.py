@@ -1,0 +1,280 @@
+"""Image file input/output and validation — the only module that touches files of pixels.
+
+Images are float arrays in [0, 1] of shape (H, W) or (H, W, C), ``channel_axis=-1``, like
+scikit-image. Integer files are converted once, here, with their dtype's range (8-bit / 255,
+16-bit / 65535).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from nlvision.atomic import atomic_path
+
+#: File extensions read and written by :func:`load_image` / :func:`save_image`.
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".pnm")
+_TIFF = (".tif", ".tiff")
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """Convert an integer or boolean array to float64 in [0, 1] using its dtype's range.
+
+    Float arrays are returned as float64 unchanged (no rescaling).
+
+    Examples
+    --------
+    >>> to_float(np.array([0, 255], dtype=np.uint8)).tolist()
+    [0.0, 1.0]
+    >>> to_float(np.array([65535], dtype=np.uint16)).tolist()
+    [1.0]
+    """
+    image = np.asarray(image)
+    if image.dtype == bool:
+        return image.astype(np.float64)
+    if np.issubdtype(image.dtype, np.integer):
+        info = np.iinfo(image.dtype)
+        if info.min < 0:
+            return (image.astype(np.float64) - info.min) / (info.max - info.min)
+        return image.astype(np.float64) / info.max
+    if np.issubdtype(image.dtype, np.floating):
+        return image.astype(np.float64, copy=False)
+    raise TypeError(f"image: unsupported dtype {image.dtype}; expected an integer, bool or float array")
+
+
+def validate_image(
+    image: np.ndarray,
+    name: str = "image",
+    *,
+    min_size: int = 1,
+    allow_color: bool = True,
+    value_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """Check that ``image`` is a finite 2-D (gray) or 3-D (H, W, C) array and return it as float64.
+
+    Parameters
+    ----------
+    image : array_like
+        Candidate image.
+    name : str
+        Argument name used in error messages.
+    min_size : int
+        Smallest allowed height and width.
+    allow_color : bool
+        Whether (H, W, C) arrays with C in {1, 2, 3, 4} are accepted.
+    value_range : (float, float), optional
+        If given, values outside it raise ``ValueError``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 view/copy of the input.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not array-like of a numeric dtype.
+    ValueError
+        If it is empty, has the wrong number of dimensions, is smaller than ``min_size``,
+        or contains NaN/inf or out-of-range values.
+
+    Examples
+    --------
+    >>> validate_image(np.zeros((4, 4))).shape
+    (4, 4)
+    >>> validate_image(np.zeros((2, 2)), min_size=8)
+    Traceback (most recent call last):
+    ...
+    ValueError: image: shape (2, 2) is smaller than 8x8
+    """
+    if isinstance(image, (str, bytes, os.PathLike)):
+        raise TypeError(f"{name}: expected an array, got a path {image!r}; use nlvision.imageio.load_image")
+    try:
+        arr = np.asarray(image)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(f"{name}: cannot convert {type(image).__name__} to an array") from exc
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.size == 0:
+        raise ValueError(f"{name}: empty array of shape {arr.shape}")
+    if arr.ndim == 3 and not allow_color:
+        raise ValueError(f"{name}: expected a 2-D gray image, got shape {arr.shape}")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 2, 3, 4)):
+        raise ValueError(f"{name}: expected shape (H, W) or (H, W, C) with C <= 4, got {arr.shape}")
+    if arr.shape[0] < min_size or arr.shape[1] < min_size:
+        raise ValueError(f"{name}: shape {arr.shape} is smaller than {min_size}x{min_size}")
+    arr = to_float(arr)
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+    if value_range is not None:
+        lo, hi = value_range
+        amin, amax = float(arr.min()), float(arr.max())
+        if amin < lo or amax > hi:
+            raise ValueError(f"{name}: values span [{amin:.4g}, {amax:.4g}], expected within [{lo}, {hi}]")
+    return arr
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB(A) image (scikit-image's ``rgb2gray``, ITU-R BT.709 weights);
+    gray images are returned unchanged.
+
+    Examples
+    --------
+    >>> to_gray(np.ones((2, 2, 3))).shape
+    (2, 2)
+    """
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 2:
+        return image
+    if image.shape[-1] == 1:
+        return image[..., 0]
+    if image.shape[-1] == 2:  # gray + alpha
+        return image[..., 0]
+    from skimage.color import rgb2gray
+
+    return rgb2gray(image[..., :3])
+
+
+def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bool = False) -> np.ndarray:
+    """Read a PNG, JPEG, TIFF, BMP or PNM file as a float64 array in [0, 1].
+
+    8- and 16-bit files, gray, gray+alpha, RGB and RGBA are supported. The alpha channel is
+    dropped unless ``keep_alpha`` is true.
+
+    Parameters
+    ----------
+    path : path-like
+        Image file.
+    as_gray : bool
+        Return the luminance of colour images.
+    keep_alpha : bool
+        Keep a 4th (alpha) channel.
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) or (H, W, C) float64 in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If the file does not exist, cannot be decoded or is truncated.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    try:
+        if p.suffix.lower() in _TIFF:
+            import tifffile
+
+            raw = tifffile.imread(p)
+        else:
+            raw = _read_with_pillow(p)
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{p}: cannot decode image ({type(exc).__name__}: {exc})") from None
+    raw = np.asarray(raw)
+    if raw.ndim == 3 and raw.shape[0] in (3, 4) and raw.shape[2] not in (1, 2, 3, 4):
+        raw = np.moveaxis(raw, 0, -1)  # planar TIFF
+    try:
+        image = validate_image(raw, name=str(p))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    if image.ndim == 3:
+        if image.shape[2] in (2, 4) and not keep_alpha:
+            image = image[..., :-1]
+        if image.shape[2] == 1:
+            image = image[..., 0]
+    if as_gray:
+        image = to_gray(image)
+    return np.clip(image, 0.0, 1.0)
+
+
+def _read_with_pillow(p: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(p) as im:
+        im.load()  # raises on truncated data
+        mode = im.mode
+        if mode in ("I;16", "I;16B", "I;16L"):
+            return np.asarray(im, dtype=np.uint16)
+        if mode == "I":
+            arr = np.asarray(im)
+            return arr.astype(np.uint16) if arr.max() <= 65535 and arr.min() >= 0 else arr.astype(np.float64)
+        if mode in ("RGB;16", "RGBA;16") or mode.endswith(";16"):
+            return np.asarray(im)
+        if mode == "P":
+            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+        elif mode in ("CMYK", "YCbCr", "HSV", "LAB"):
+            im = im.convert("RGB")
+        elif mode == "1":
+            im = im.convert("L")
+        elif mode == "F":
+            return np.asarray(im, dtype=np.float64)
+        return np.asarray(im)
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
+    """Write a float [0, 1] image atomically (temporary file, then rename).
+
+    Values are clipped to [0, 1] and rounded to ``bit_depth`` (8 or 16) bits. The format comes
+    from the extension (16-bit is supported for PNG gray and TIFF).
+
+    Raises
+    ------
+    ValueError
+        If the image is invalid, the extension unknown, or the bit depth unsupported.
+    """
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in IMAGE_EXTENSIONS:
+        raise ValueError(f"{p}: unknown image extension {ext!r}; expected one of {', '.join(IMAGE_EXTENSIONS)}")
+    if bit_depth not in (8, 16):
+        raise ValueError(f"bit_depth: expected 8 or 16, got {bit_depth}")
+    image = validate_image(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    scale = 255 if bit_depth == 8 else 65535
+    data = np.round(np.clip(image, 0.0, 1.0) * scale).astype(np.uint8 if bit_depth == 8 else np.uint16)
+    with atomic_path(p) as tmp:
+        if ext in _TIFF:
+            import tifffile
+
+            tifffile.imwrite(tmp, data)
+        else:
+            from PIL import Image
+
+            if bit_depth == 16 and (data.ndim != 2 or ext != ".png"):
+                raise ValueError(f"{p}: 16-bit output is supported for gray PNG and TIFF only")
+            Image.fromarray(data).save(tmp, format=_PIL_FORMATS[ext])
+    return p
+
+
+_PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM"}
+
+
+def list_images(spec: str | os.PathLike) -> list[Path]:
+    """Expand a file, a folder (its image files, sorted) or a glob pattern into image paths.
+
+    Raises
+    ------
+    ValueError
+        If nothing matches.
+    """
+    import glob
+
+    s = str(spec)
+    p = Path(s)
+    if p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
+    elif any(ch in s for ch in "*?["):
+        files = sorted(Path(f) for f in glob.glob(s) if Path(f).is_file())
+    else:
+        files = [p]
+    if not files:
+        raise ValueError(f"{s}: no image files found")
+    return files

@@ -1,0 +1,1 @@
+"""Reusable PyTorch building blocks (no training code)."""
