@@ -568,6 +568,9 @@ def normalize_atoms(D: np.ndarray) -> np.ndarray:
 def dct_dictionary(patch_size: int = 8, n_atoms: int = 256) -> np.ndarray:
     """Overcomplete separable 2-D DCT dictionary (the usual K-SVD initialisation).
 
+    1-D atoms ``cos(t k π / m)``, ``t < p``, ``k < m``, non-constant ones made zero-mean, unit
+    norm, and their Kronecker products (as in Elad & Aharon's K-SVD denoising).
+
     Parameters
     ----------
     patch_size : int, default 8
@@ -582,9 +585,9 @@ def dct_dictionary(patch_size: int = 8, n_atoms: int = 256) -> np.ndarray:
 
     Examples
     --------
-    >>> D = dct_dictionary(4, 16)
-    >>> D.shape, bool(np.allclose(D.T @ D, np.eye(16)))
-    ((16, 16), True)
+    >>> D = dct_dictionary(4, 25)
+    >>> D.shape, bool(np.allclose(np.linalg.norm(D, axis=0), 1)), bool(np.ptp(D[:, 0]) == 0)
+    ((16, 25), True, True)
     """
     if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) or patch_size < 1:
         raise ValueError(f"patch_size must be a positive int, got {patch_size!r}")
