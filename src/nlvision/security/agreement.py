@@ -31,8 +31,8 @@ def _check(scores, subjective) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(subjective, dtype=np.float64).ravel()
     if x.size != y.size:
         raise ValueError(f"subjective: expected {x.size} values to match scores, got {y.size}")
-    if x.size < 3:
-        raise ValueError(f"scores: need at least 3 pairs, got {x.size}")
+    if x.size < 6:
+        raise ValueError(f"scores: need at least 6 pairs (the logistic has 5 parameters), got {x.size}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError("scores, subjective: contain NaN or infinite values")
     return x, y
@@ -92,7 +92,7 @@ def agreement(scores, subjective) -> Agreement:
     Parameters
     ----------
     scores, subjective : array_like
-        Same length (>= 3), finite.
+        Same length (>= 6), finite.
 
     Returns
     -------
@@ -101,11 +101,11 @@ def agreement(scores, subjective) -> Agreement:
     Raises
     ------
     ValueError
-        Different lengths, fewer than 3 pairs, NaN/inf values.
+        Different lengths, fewer than 6 pairs, NaN/inf values.
 
     Examples
     --------
-    >>> a = agreement([1, 2, 3, 4], [10, 20, 30, 40])
+    >>> a = agreement([1, 2, 3, 4, 5, 6], [10, 20, 30, 40, 50, 60])
     >>> round(a.srocc, 6), round(a.krcc, 6), round(a.plcc, 6)
     (1.0, 1.0, 1.0)
     """
