@@ -4,10 +4,12 @@ Lightning provides the progress bar, checkpoints, resume, mixed precision and mu
 multi-node DDP; this module only fixes nlvision's conventions around it:
 
 - ``OUT/config.json``: the resolved configuration of the run (task config + trainer config);
-- ``OUT/checkpoints/last.ckpt`` (+ per-epoch): resumable Lightning checkpoints;
+- ``OUT/checkpoints/last.ckpt`` (rewritten every epoch; + ``best-epoch=N.ckpt`` when a metric is
+  monitored): resumable Lightning checkpoints;
 - ``OUT/model.safetensors``: the trained weights with task name and model config
   (:func:`nlvision.nn.weights.save_checkpoint`), rewritten atomically after every epoch;
-- ``OUT/logs/``: CSV metrics (and TensorBoard events).
+- ``OUT/logs/``: CSV metrics (and TensorBoard events); a resumed run keeps the earlier CSV as
+  ``metrics.partN.csv``.
 
 A LightningModule used here must expose ``model`` (the plain ``nn.Module`` to export),
 ``task`` (str) and ``model_config`` (dict, enough to rebuild ``model``).
@@ -97,10 +99,17 @@ def make_trainer(config: TrainerConfig, out_dir: str | os.PathLike, *, monitor: 
     from pytorch_lightning.loggers import CSVLogger
 
     out = Path(out_dir)
+    # ``last.ckpt`` is rewritten after every epoch. (Lightning >= 2.5 writes ``save_last`` only when a
+    # top-k checkpoint was saved in the same step, so ``save_top_k=0, save_last=True`` would leave no
+    # checkpoint before the end of training and a crash would lose the whole run.)
     callbacks: list = [
-        ModelCheckpoint(dirpath=out / "checkpoints", save_last=True, save_top_k=1 if monitor else 0, monitor=monitor, mode=mode),
+        ModelCheckpoint(dirpath=out / "checkpoints", filename="last", save_top_k=1, monitor=None,
+                        enable_version_counter=False),
         SafetensorsExport(out / "model.safetensors"),
     ]
+    if monitor:
+        callbacks.insert(1, ModelCheckpoint(dirpath=out / "checkpoints", filename="best-{epoch}", save_top_k=1,
+                                            monitor=monitor, mode=mode))
     loggers: list = [CSVLogger(str(out), name="logs", version="")]
     try:
         from pytorch_lightning.loggers import TensorBoardLogger
@@ -168,6 +177,8 @@ def fit(
     ckpt = run_dir_checkpoint(out)
     if resume and not ckpt.is_file():
         raise ValueError(f"--resume: no checkpoint at {ckpt}")
+    if resume:
+        _keep_previous_csv_log(out)
     pl.seed_everything(config.seed, workers=True, verbose=False)
     write_json_atomic(
         out / "config.json",
@@ -178,8 +189,20 @@ def fit(
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*too few batches.*|.*number of training batches.*")
+        warnings.filterwarnings("ignore", message=".*exists and is not empty.*")
         trainer.fit(module, train_loader, val_loader, ckpt_path=str(ckpt) if resume else None)
     return trainer
+
+
+def _keep_previous_csv_log(out: Path) -> None:
+    """Lightning's CSVLogger deletes ``logs/metrics.csv`` of the interrupted run when a run resumes;
+    move it to ``logs/metrics.partN.csv`` first so no logged epoch is lost."""
+    csv = out / "logs" / "metrics.csv"
+    if csv.is_file():
+        n = 1
+        while (out / "logs" / f"metrics.part{n}.csv").exists():
+            n += 1
+        os.replace(csv, out / "logs" / f"metrics.part{n}.csv")
 
 
 try:
