@@ -571,7 +571,8 @@ def make_dataset(
     ----------
     spec : str
         ``synthetic`` (deterministic synthetic figures, scenes of ``input_size`` pixels) or
-        ``mpii:PATH`` with ``PATH/annot/{train,valid}.json`` and ``PATH/images/``.
+        ``mpii:PATH`` with ``PATH/annot/{train,valid}.json`` and ``PATH/images/`` (head boxes
+        for PCKh from the records' ``headbox`` field or ``PATH/annot/gt_valid.mat``).
     split : {"train", "valid"}
         Which part.
     input_size : int
@@ -597,6 +598,13 @@ def make_dataset(
         return PoseDataset(src.annotations, src.load, input_size=input_size, train=train, augment=augment, seed=seed)
     ann_file, images = _mpii_files(path, split)
     anns = read_mpii_json(ann_file)
+    mat = ann_file.parent / f"gt_{split}.mat"
+    if any(a.headbox is None for a in anns) and mat.is_file():
+        # The per-person JSON has no head boxes; the evaluation .mat lists the same people in order.
+        gt = read_gt_valid_mat(mat)
+        if len(gt.headboxes) != len(anns):
+            raise ValueError(f"{mat}: {len(gt.headboxes)} people, but {ann_file} has {len(anns)}; cannot attach head boxes")
+        anns = [a._replace(headbox=hb) for a, hb in zip(anns, gt.headboxes)]
     if n is not None:
         anns = anns[:n]
     return PoseDataset(anns, _FolderLoader(images), input_size=input_size, train=train, augment=augment, seed=seed)

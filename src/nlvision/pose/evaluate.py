@@ -29,6 +29,7 @@ __all__ = [
     "predict_heatmaps",
     "predict_batch",
     "evaluate_model",
+    "predict_image",
 ]
 
 SC_BIAS = 0.6
@@ -293,3 +294,58 @@ def evaluate_model(
         raise ValueError("loader: no samples to evaluate")
     pred, gt, v, hb = (np.concatenate(a) for a in (preds, gts, vis, hbs))
     return {"predictions": pred, "results": {t: pckh(pred, gt, v, hb, t) for t in thresholds}}
+
+
+def predict_image(model, image: np.ndarray, *, center=None, scale: float | None = None, flip: bool = False, refine: bool = True) -> dict[str, Any]:
+    """Joints of the person in ``image`` (single-person, like MPII evaluation crops).
+
+    Parameters
+    ----------
+    model : StackedHourglass
+    image : ndarray (H, W) or (H, W, 3) in [0, 1]
+    center : (x, y), optional
+        Person centre; the image centre by default.
+    scale : float, optional
+        Person height / 200 (MPII convention); by default the crop covers the whole image.
+    flip, refine : bool
+        Flip test; quarter-pixel refinement.
+
+    Returns
+    -------
+    dict
+        ``joints`` (16, 2) in image pixels, ``scores`` (16,), ``heatmaps`` (16, h, w),
+        ``masks`` (S-1, h, w), ``crop`` (S, S, 3).
+
+    Raises
+    ------
+    ValueError
+        If the image is not 2-D / RGB or the centre / scale are invalid.
+    """
+    import torch
+
+    from nlvision.pose.data import IMAGENET_MEAN, crop_image, crop_transform
+
+    img = np.asarray(image, dtype=np.float32)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    if img.ndim != 3 or img.shape[2] not in (3, 4):
+        raise ValueError(f"image: expected (H, W) or (H, W, 3), got shape {img.shape}")
+    img = img[..., :3]
+    h, w = img.shape[:2]
+    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0]) if center is None else np.asarray(center, dtype=np.float64)
+    if c.shape != (2,) or not np.isfinite(c).all():
+        raise ValueError(f"center: expected two finite numbers (x, y), got {center!r}")
+    sc = max(h, w) / 200.0 if scale is None else float(scale)
+    if not np.isfinite(sc) or sc <= 0:
+        raise ValueError(f"scale: expected a positive number, got {scale!r}")
+    size = model.config.input_size
+    m = crop_transform(c, sc, size)
+    crop = crop_image(img, m, size)
+    x = torch.from_numpy(np.ascontiguousarray((crop - IMAGENET_MEAN).transpose(2, 0, 1)))[None]
+    param = next(model.parameters())
+    x = x.to(device=param.device, dtype=param.dtype)
+    model.eval()
+    joints, scores, hm = predict_batch(model, x, m[None], flip=flip, refine=refine)
+    with torch.no_grad():
+        masks = model(x).masks[0, 1:, 0].cpu().numpy()
+    return {"joints": joints[0], "scores": scores[0], "heatmaps": hm[0].cpu().numpy(), "masks": masks, "crop": crop}
