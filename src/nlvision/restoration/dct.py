@@ -218,7 +218,7 @@ def resolve_threshold(threshold: Threshold, sigma: float, patch_size: int = 8) -
     --------
     >>> resolve_threshold("3sigma", 0.1)
     0.30000000000000004
-    >>> round(resolve_threshold("universal", 1.0, 8), 4)  # sqrt(2 ln 64)
+    >>> round(resolve_threshold("universal", 1.0, 8), 3)  # sqrt(2 ln 64)
     2.884
     >>> resolve_threshold("1.5sigma", 2.0)
     3.0
