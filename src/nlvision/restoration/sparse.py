@@ -73,11 +73,19 @@ class SparseCodes:
         out[rows, self.indices[rows, slots]] = self.values[rows, slots]
         return out
 
+    def to_sparse(self):
+        """The codes as a ``scipy.sparse.csr_matrix`` of shape (N, K)."""
+        from scipy import sparse as sp
+
+        rows, slots = np.nonzero(self.indices >= 0)
+        return sp.csr_matrix(
+            (self.values[rows, slots], (rows, self.indices[rows, slots])),
+            shape=(self.indices.shape[0], self.n_atoms),
+        )
+
     def reconstruct(self, dictionary: np.ndarray) -> np.ndarray:
-        """Synthesised signals ``D x`` as rows, shape (N, n)."""
-        idx = np.where(self.indices >= 0, self.indices, 0)
-        atoms = dictionary.T[idx]  # (N, k, n)
-        return np.einsum("nk,nkd->nd", self.values, atoms)
+        """Synthesised signals ``D x`` as rows, shape (N, n) (sparse-dense product)."""
+        return np.asarray(self.to_sparse() @ np.asarray(dictionary, dtype=np.float64).T)
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,96 +152,127 @@ def _check_stopping(n_nonzero: object, tol: object, n_atoms: int, n_signals: int
 # --------------------------------------------------------------------------------------------
 
 
-def _batch_omp_chunk(
+def _omp_chunk(
     D: np.ndarray,
-    G: np.ndarray,
+    Dt: np.ndarray,
+    G: np.ndarray | None,
     X: np.ndarray,
-    alpha0: np.ndarray,
-    norms2: np.ndarray,
+    M: np.ndarray | None,
     k_max: int,
     tol: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Batch-OMP on one chunk; returns (indices (B, k_max), values (B, k_max))."""
-    B, K = alpha0.shape
+    """Batch-OMP on one chunk of signals (plain when ``M`` is None, masked otherwise).
+
+    All signals advance together; the inverse Cholesky factor ``L⁻¹`` of the selected atoms'
+    Gram matrix is grown by one row per iteration (no triangular solves). Signals that meet
+    their stopping rule are stored and marked inactive; the working arrays are compacted when a
+    quarter of them is inactive. Returns ``(indices, values)`` of shape (B, k_max).
+    """
+    B = X.shape[0]
     out_idx = np.full((B, k_max), -1, dtype=np.int64)
     out_val = np.zeros((B, k_max))
-    live = np.arange(B)
-    if tol is not None:
-        live = live[norms2 > tol]
-    alpha = alpha0[live].copy()
-    a0 = alpha0[live]
-    Xs = X[live]
-    Dt = np.ascontiguousarray(D.T)
-    err = norms2[live].copy()
+    masked = M is not None
+    Xw = X * M if masked else X
+    n2 = np.einsum("ij,ij->i", Xw, Xw)
+    live = np.arange(B) if tol is None else np.flatnonzero(n2 > tol)
+    if live.size == 0:
+        return out_idx, out_val
+    Xw = Xw[live]
+    Mk = M[live] if masked else None
+    err = n2[live]
     tl = tol[live] if tol is not None else None
-    sel = np.zeros((live.size, k_max), dtype=np.int64)
-    Minv = np.zeros((live.size, k_max, k_max))  # inverse Cholesky factor L^-1
-    c = np.zeros((live.size, k_max))  # c = L^-1 (D_I^T s)
-    gamma = np.zeros((live.size, 0))
-    diag = np.diag(G)
-    for j in range(k_max):
-        if live.size == 0:
-            break
-        r = np.arange(live.size)
-        lam = np.argmax(np.abs(alpha), axis=1)
-        amax = alpha[r, lam]
-        ok = amax**2 >= _EPS
-        if j == 0:
-            d2 = diag[lam]
-            w = None
-        else:
-            g = G[sel[:, :j], lam[:, None]]  # (b, j) Gram entries with the selected atoms
-            w = np.einsum("bij,bj->bi", Minv[:, :j, :j], g)
-            d2 = diag[lam] - np.einsum("bi,bi->b", w, w)
-            ok &= (d2 > _EPS) & ~np.any(sel[:, :j] == lam[:, None], axis=1)
-        if not np.all(ok):  # premature stop: store what these signals have and drop them
-            bad = ~ok
-            if j > 0:
-                out_idx[live[bad], :j] = sel[bad, :j]
-                out_val[live[bad], :j] = gamma[bad]
-            keep = ok
-            live, alpha, a0, Xs, err, sel, Minv, c, lam, d2 = (
-                live[keep], alpha[keep], a0[keep], Xs[keep], err[keep], sel[keep], Minv[keep], c[keep],
-                lam[keep], d2[keep],
-            )
-            if w is not None:
-                w = w[keep]
-            if tl is not None:
-                tl = tl[keep]
-            r = np.arange(live.size)
-            if live.size == 0:
+    a0 = Xw @ D  # (b, K) correlations of the (masked) signals with every atom
+    if masked:
+        base_norm2 = Mk @ (D * D)  # ||P_i d_k||², the masked atom norms
+        inv_norm = np.zeros_like(base_norm2)
+        np.divide(1.0, np.sqrt(base_norm2), out=inv_norm, where=base_norm2 > _EPS)
+    else:
+        diag = np.diag(G).copy()
+    alpha = a0
+    n_feat = D.shape[0]
+    cap = min(k_max, 8)
+    b = live.size
+    sel = np.zeros((b, cap), dtype=np.int64)
+    A = np.zeros((b, cap, n_feat))  # selected (masked) atoms, contiguous
+    Minv = np.zeros((b, cap, cap))  # L^-1
+    c = np.zeros((b, cap))  # L^-1 D_I^T s
+    gamma = np.zeros((b, 0))
+    active = np.ones(b, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for j in range(k_max):
+            if j == cap:  # grow the per-signal storage
+                new = min(2 * cap, k_max)
+                sel = np.pad(sel, ((0, 0), (0, new - cap)))
+                A = np.pad(A, ((0, 0), (0, new - cap), (0, 0)))
+                Minv = np.pad(Minv, ((0, 0), (0, new - cap), (0, new - cap)))
+                c = np.pad(c, ((0, 0), (0, new - cap)))
+                cap = new
+            r = np.arange(b)
+            score = np.abs(alpha)
+            if masked:
+                score *= inv_norm
+            lam = np.argmax(score, axis=1)
+            ok = score[r, lam] ** 2 >= _EPS
+            new_atom = Dt[lam]
+            if masked:
+                new_atom = new_atom * Mk
+                base = base_norm2[r, lam]
+            else:
+                base = diag[lam]
+            if j == 0:
+                d2 = base
+            else:
+                if masked:
+                    g = np.matmul(A[:, :j], new_atom[:, :, None])[:, :, 0]
+                else:
+                    g = G[sel[:, :j], lam[:, None]]
+                w = np.matmul(Minv[:, :j, :j], g[:, :, None])[:, :, 0]
+                d2 = base - np.einsum("bi,bi->b", w, w)
+                ok &= (d2 > _EPS * np.maximum(base, 1.0)) & ~np.any(sel[:, :j] == lam[:, None], axis=1)
+            bad = active & ~ok
+            if bad.any():  # premature stop (dependent atoms / nothing left to explain)
+                if j > 0:
+                    out_idx[live[bad], :j] = sel[bad, :j]
+                    out_val[live[bad], :j] = gamma[bad]
+                active &= ~bad
+            d = np.sqrt(np.where(ok, d2, 1.0))
+            sel[:, j] = lam
+            A[:, j] = new_atom
+            if j == 0:
+                Minv[:, 0, 0] = 1.0 / d
+                c[:, 0] = a0[r, lam] / d
+            else:
+                Minv[:, j, :j] = -np.matmul(w[:, None, :], Minv[:, :j, :j])[:, 0, :] / d[:, None]
+                Minv[:, j, j] = 1.0 / d
+                c[:, j] = (a0[r, lam] - np.einsum("bi,bi->b", w, c[:, :j])) / d
+            n_act = j + 1
+            gamma = np.matmul(c[:, None, :n_act], Minv[:, :n_act, :n_act])[:, 0, :]
+            err = err - c[:, j] ** 2
+            done = active if n_act == k_max else (active & (err <= tl) if tl is not None else None)
+            if done is not None and done.any():
+                out_idx[live[done], :n_act] = sel[done, :n_act]
+                out_val[live[done], :n_act] = gamma[done]
+                active &= ~done
+            n_active = int(active.sum())
+            if n_active == 0:
                 break
-        d = np.sqrt(d2)
-        sel[:, j] = lam
-        if j == 0:
-            Minv[:, 0, 0] = 1.0 / d
-            c[:, 0] = a0[r, lam] / d
-        else:
-            Minv[:, j, :j] = -np.einsum("bi,bij->bj", w, Minv[:, :j, :j]) / d[:, None]
-            Minv[:, j, j] = 1.0 / d
-            c[:, j] = (a0[r, lam] - np.einsum("bi,bi->b", w, c[:, :j])) / d
-        n_act = j + 1
-        gamma = np.einsum("bij,bi->bj", Minv[:, :n_act, :n_act], c[:, :n_act])
-        err = err - c[:, j] ** 2
-        done = np.zeros(live.size, dtype=bool) if tl is None else err <= tl
-        if n_act == k_max:
-            done[:] = True
-        if np.any(done):
-            out_idx[live[done], :n_act] = sel[done, :n_act]
-            out_val[live[done], :n_act] = gamma[done]
-            keep = ~done
-            live, a0, Xs, err, sel, Minv, c, gamma = (
-                live[keep], a0[keep], Xs[keep], err[keep], sel[keep], Minv[keep], c[keep], gamma[keep]
-            )
-            if tl is not None:
-                tl = tl[keep]
-            if live.size == 0:
-                break
-        # alpha = D^T (s - D_I gamma): correlations of the residual with every atom. One GEMM
-        # is faster than gathering the Gram rows G[I] (memory-bound) in numpy.
-        resid = Xs - np.einsum("bj,bjn->bn", gamma, Dt[sel[:, :n_act]])
-        alpha = resid @ D
+            if n_active < 0.75 * b:  # compact the working set
+                keep = active
+                live, Xw, err, a0, sel, A, Minv, c, gamma = (
+                    live[keep], Xw[keep], err[keep], a0[keep], sel[keep], A[keep], Minv[keep],
+                    c[keep], gamma[keep],
+                )
+                if masked:
+                    Mk, base_norm2, inv_norm = Mk[keep], base_norm2[keep], inv_norm[keep]
+                if tl is not None:
+                    tl = tl[keep]
+                b = live.size
+                active = np.ones(b, dtype=bool)
+            # correlations of the residual s - D_I gamma with every atom: one GEMM
+            resid = Xw - np.matmul(gamma[:, None, :], A[:, :n_act])[:, 0, :]
+            alpha = resid @ D
     return out_idx, out_val
+
 
 
 def omp_codes(
@@ -262,16 +301,16 @@ def omp_codes(
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     k_max = min(k_max, n_feat) if tol_arr is not None and n_nonzero is None else k_max
     G = D.T @ D
+    Dt = np.ascontiguousarray(D.T)
     N = X2.shape[0]
     idx = np.full((N, k_max), -1, dtype=np.int64)
     val = np.zeros((N, k_max))
     for s in range(0, N, chunk_size):
         Xc = X2[s : s + chunk_size]
-        a0 = Xc @ D
-        n2 = np.einsum("ij,ij->i", Xc, Xc)
         t = tol_arr[s : s + chunk_size] if tol_arr is not None else None
-        idx[s : s + chunk_size], val[s : s + chunk_size] = _batch_omp_chunk(D, G, Xc, a0, n2, k_max, t)
-    return SparseCodes(idx, val, K)
+        idx[s : s + chunk_size], val[s : s + chunk_size] = _omp_chunk(D, Dt, G, Xc, None, k_max, t)
+    used = int((idx >= 0).sum(axis=1).max()) if N else 0
+    return SparseCodes(idx[:, : max(used, 1)].copy(), val[:, : max(used, 1)].copy(), K)
 
 
 def omp(
@@ -341,103 +380,6 @@ def omp(
 # --------------------------------------------------------------------------------------------
 
 
-def _masked_omp_chunk(
-    D: np.ndarray,
-    X: np.ndarray,
-    M: np.ndarray,
-    k_max: int,
-    tol: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    B, n = X.shape
-    K = D.shape[1]
-    Dt = D.T  # (K, n)
-    out_idx = np.full((B, k_max), -1, dtype=np.int64)
-    out_val = np.zeros((B, k_max))
-    Xm = X * M
-    n2 = np.einsum("ij,ij->i", Xm, Xm)
-    live = np.arange(B)
-    if tol is not None:
-        live = live[n2 > tol]
-    Xm, Mk = Xm[live], M[live]
-    err = n2[live]
-    tl = tol[live] if tol is not None else None
-    anorm2 = Mk @ (D * D)  # (b, K) squared norms of the masked atoms ||P_i d_k||²
-    a0 = Xm @ D  # (b, K) correlations (P_i d_k)^T s
-    inv_norm = np.zeros_like(anorm2)
-    np.divide(1.0, np.sqrt(anorm2), out=inv_norm, where=anorm2 > _EPS)
-    alpha = a0
-    sel = np.zeros((live.size, k_max), dtype=np.int64)
-    Minv = np.zeros((live.size, k_max, k_max))
-    c = np.zeros((live.size, k_max))
-    gamma = np.zeros((live.size, 0))
-    for j in range(k_max):
-        if live.size == 0:
-            break
-        r = np.arange(live.size)
-        score = np.abs(alpha) * inv_norm
-        lam = np.argmax(score, axis=1)
-        ok = score[r, lam] ** 2 >= _EPS
-        new_atoms = Dt[lam] * Mk  # (b, n) masked new atom
-        if j == 0:
-            d2 = anorm2[r, lam]
-            w = None
-        else:
-            prev = Dt[sel[:, :j]]  # (b, j, n)
-            g = np.einsum("bjn,bn->bj", prev, new_atoms)
-            w = np.einsum("bij,bj->bi", Minv[:, :j, :j], g)
-            d2 = anorm2[r, lam] - np.einsum("bi,bi->b", w, w)
-            ok &= (d2 > _EPS * np.maximum(anorm2[r, lam], 1.0)) & ~np.any(sel[:, :j] == lam[:, None], axis=1)
-        if not np.all(ok):
-            bad = ~ok
-            if j > 0:
-                out_idx[live[bad], :j] = sel[bad, :j]
-                out_val[live[bad], :j] = gamma[bad]
-            keep = ok
-            live, Xm, Mk, err, sel, Minv, c, lam, d2, anorm2, inv_norm, a0 = (
-                live[keep], Xm[keep], Mk[keep], err[keep], sel[keep], Minv[keep], c[keep],
-                lam[keep], d2[keep], anorm2[keep], inv_norm[keep], a0[keep],
-            )
-            if w is not None:
-                w = w[keep]
-            if tl is not None:
-                tl = tl[keep]
-            r = np.arange(live.size)
-            if live.size == 0:
-                break
-        d = np.sqrt(d2)
-        sel[:, j] = lam
-        if j == 0:
-            Minv[:, 0, 0] = 1.0 / d
-            c[:, 0] = a0[r, lam] / d
-        else:
-            Minv[:, j, :j] = -np.einsum("bi,bij->bj", w, Minv[:, :j, :j]) / d[:, None]
-            Minv[:, j, j] = 1.0 / d
-            c[:, j] = (a0[r, lam] - np.einsum("bi,bi->b", w, c[:, :j])) / d
-        n_act = j + 1
-        gamma = np.einsum("bij,bi->bj", Minv[:, :n_act, :n_act], c[:, :n_act])
-        err = err - c[:, j] ** 2
-        done = np.zeros(live.size, dtype=bool) if tl is None else err <= tl
-        if n_act == k_max:
-            done[:] = True
-        if np.any(done):
-            out_idx[live[done], :n_act] = sel[done, :n_act]
-            out_val[live[done], :n_act] = gamma[done]
-            keep = ~done
-            live, Xm, Mk, err, sel, Minv, c, gamma, anorm2, inv_norm, a0 = (
-                live[keep], Xm[keep], Mk[keep], err[keep], sel[keep], Minv[keep], c[keep],
-                gamma[keep], anorm2[keep], inv_norm[keep], a0[keep],
-            )
-            if tl is not None:
-                tl = tl[keep]
-            if live.size == 0:
-                break
-        # masked residual and its correlations with every atom
-        approx = np.einsum("bj,bjn->bn", gamma, Dt[sel[:, :n_act]])
-        resid = Xm - approx * Mk
-        alpha = resid @ D
-    return out_idx, out_val
-
-
 def omp_masked_codes(
     D: np.ndarray,
     X: np.ndarray,
@@ -475,15 +417,17 @@ def omp_masked_codes(
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     Mf = M.astype(np.float64)
+    Dt = np.ascontiguousarray(D.T)
     N = X2.shape[0]
     idx = np.full((N, k_max), -1, dtype=np.int64)
     val = np.zeros((N, k_max))
     for s in range(0, N, chunk_size):
         t = tol_arr[s : s + chunk_size] if tol_arr is not None else None
-        idx[s : s + chunk_size], val[s : s + chunk_size] = _masked_omp_chunk(
-            D, X2[s : s + chunk_size], Mf[s : s + chunk_size], k_max, t
+        idx[s : s + chunk_size], val[s : s + chunk_size] = _omp_chunk(
+            D, Dt, None, X2[s : s + chunk_size], Mf[s : s + chunk_size], k_max, t
         )
-    return SparseCodes(idx, val, K)
+    used = int((idx >= 0).sum(axis=1).max()) if N else 0
+    return SparseCodes(idx[:, : max(used, 1)].copy(), val[:, : max(used, 1)].copy(), K)
 
 
 def omp_masked(
