@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     filters = [a for a in argv if not a.startswith("--")]
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name not in ("run_all.py",) and not p.name.startswith("_"))
+    scripts = sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py" and not p.name.startswith(("_", "make_")))
     scripts = [p for p in scripts if not filters or any(f in p.name for f in filters)]
     results = []
     for script in scripts:
