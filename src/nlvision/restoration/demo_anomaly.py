@@ -1,0 +1,95 @@
+"""Demo report section: sparse-coding anomaly detection on a real texture with planted defects."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def build(out_dir: Path, quick: bool):
+    """Fit the patch (BPDN) detector on normal brick texture, score a defective test image.
+
+    Writes ``anomaly_demo.png`` (test image with ground truth, anomaly map, detections) and
+    returns the report section with AUROC and the FPR obtained at the 1 % target.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nlvision.datasets.textures import make_texture_benchmark
+    from nlvision.report import Section, figure_html, html_table
+    from nlvision.restoration.anomaly import (
+        AnomalyConfig,
+        AnomalyDetector,
+        KNNPatchBaseline,
+        fpr_at_threshold,
+        pixel_auroc,
+        quick_config,
+    )
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bench = make_texture_benchmark("brick", n_test=1 if quick else 3, defects_per_image=4, seed=0)
+    cfg = quick_config("patch") if quick else AnomalyConfig(method="patch")
+    t0 = time.perf_counter()
+    det = AnomalyDetector(cfg).fit(bench.train, val_images=bench.val)
+    fit_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    maps = [det.score(t.image) for t in bench.test]
+    score_s = (time.perf_counter() - t1) / len(maps)
+    masks = [t.mask for t in bench.test]
+    gamma = det.threshold(0.01)
+    detections = [det.detect(t.image, 0.01, anomaly_map=m) for t, m in zip(bench.test, maps)]
+    auroc = pixel_auroc(maps, masks)
+    fpr = fpr_at_threshold(maps, masks, gamma)
+    tpr = float(np.mean(np.concatenate([m[k] for m, k in zip(maps, masks)]) > gamma))
+    knn = KNNPatchBaseline(memory=3000 if quick else 10000).fit(bench.train, bench.val)
+    kmaps = [knn.score(t.image) for t in bench.test]
+    k_auroc = pixel_auroc(kmaps, masks)
+    k_fpr = fpr_at_threshold(kmaps, masks, knn.threshold(0.01))
+
+    test = bench.test[0]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
+    axes[0].imshow(test.image, cmap="gray", vmin=0, vmax=1)
+    axes[0].contour(test.mask, levels=[0.5], colors="r", linewidths=0.8)
+    axes[0].set_title("test image, ground truth in red (" + ", ".join(test.kinds) + ")", fontsize=9)
+    im = axes[1].imshow(maps[0], cmap="magma")
+    axes[1].set_title("anomaly score -log phi0(f)", fontsize=9)
+    fig.colorbar(im, ax=axes[1], fraction=0.025)
+    axes[2].imshow(test.image, cmap="gray", vmin=0, vmax=1)
+    overlay = np.zeros(test.image.shape + (4,))
+    overlay[detections[0]] = (1.0, 0.8, 0.0, 0.55)
+    axes[2].imshow(overlay)
+    axes[2].contour(test.mask, levels=[0.5], colors="r", linewidths=0.8)
+    axes[2].set_title("detections at target FPR 1 % (yellow)", fontsize=9)
+    for a in axes:
+        a.axis("off")
+    fig.tight_layout()
+    name = "anomaly_demo.png"
+    fig.savefig(out_dir / name, dpi=90)
+    plt.close(fig)
+
+    table = html_table(
+        ["detector", "pixel AUROC", "FPR obtained (target 0.01)", "TPR"],
+        [["patch / BPDN (15x15, f = [err, ||x||_1])", auroc, fpr, tpr],
+         ["kNN patch distance (PatchCore idea)", k_auroc, k_fpr, "-"]],
+        floatfmt="{:.3f}",
+    )
+    body = (
+        "<p>A dictionary is learned by BPDN-based dictionary learning from 15x15 patches of the "
+        "training band of scikit-image's <i>brick</i> texture (a real photograph); the density of the "
+        "features f = [||Dx - s||², ||x||₁] is fitted on a disjoint validation band, and γ is the 99 % "
+        "quantile of the validation scores. Defects (foreign texture, scratch, blob, intensity change) are "
+        f"planted into the test band. Fit {fit_s:.1f} s, scoring {score_s:.2f} s per {test.image.shape[0]}x"
+        f"{test.image.shape[1]} image{' (quick settings: 64 atoms, 6 learning iterations)' if quick else ''}.</p>"
+        + table + figure_html(name, "Texture with planted defects, its anomaly map and the detections.")
+    )
+    return Section(
+        title="Anomaly detection",
+        html=body,
+        figures=[name],
+        summary={"auroc_patch": auroc, "fpr_obtained": fpr, "auroc_knn": k_auroc},
+    )
