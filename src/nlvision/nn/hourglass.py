@@ -249,14 +249,16 @@ class StackedHourglass(nn.Module):
         self.config = cfg
         c, k = cfg.channels, cfg.num_joints
         # 256 → 128 (7×7 stride 2) → residual → max-pool 128 → 64.
+        # Stem widths c/4 and c/2: Newell's 64 and 128 at the default width 256.
+        c4, c2 = max(c // 4, 2), max(c // 2, 2)
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 64, 7, stride=2, padding=3),
-            nn.BatchNorm2d(64),
+            nn.Conv2d(3, c4, 7, stride=2, padding=3),
+            nn.BatchNorm2d(c4),
             nn.ReLU(inplace=True),
-            Residual(64, 128),
+            Residual(c4, c2),
             nn.MaxPool2d(2, 2),
-            Residual(128, 128),
-            Residual(128, c),
+            Residual(c2, c2),
+            Residual(c2, c),
         )
         s = cfg.num_stacks
         self.hourglasses = nn.ModuleList([Hourglass(cfg.depth, c, cfg.num_blocks) for _ in range(s)])
