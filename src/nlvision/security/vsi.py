@@ -96,7 +96,7 @@ class VSIConfig:
         the weighted Minkowski mean ``(Σ w·RD^γ / Σw)^(1/γ)``, which stays in [0, 1] and equals
         the unweighted pooling when all weights are equal (see docs/security.md).
     chunk_elements : int
-        Upper bound on the elements of one all-pairs chunk (memory bound, ~8 bytes each).
+        Upper bound on the elements of one all-pairs chunk (float32; small chunks stay in cache).
     edges : EdgeConfig
         Edge detector parameters.
     """
@@ -111,7 +111,7 @@ class VSIConfig:
     hist_bins: int = 16
     block_size: int | None = None
     pooling: str = "normalized"
-    chunk_elements: int = 1 << 23
+    chunk_elements: int = 1 << 18
     edges: EdgeConfig = field(default_factory=EdgeConfig)
 
     def __post_init__(self) -> None:
@@ -292,7 +292,7 @@ def lowpass_blocks(blocks: np.ndarray, beta: float = 40.0) -> np.ndarray:
 
 
 def sim_appearance(
-    plain_f: np.ndarray, enc_f: np.ndarray, gamma: float = 5.0, chunk_elements: int = 1 << 23
+    plain_f: np.ndarray, enc_f: np.ndarray, gamma: float = 5.0, chunk_elements: int = 1 << 18
 ) -> np.ndarray:
     """All-pairs appearance similarity ``sim_A`` (eq. 2) of low-pass filtered blocks.
 
