@@ -142,8 +142,8 @@ def misranking_loss(adv: Tensor, ref: Tensor, labels: Tensor, margin: float = 0.
     Examples
     --------
     >>> ref = torch.tensor([[0.0], [1.0], [5.0]]); lab = torch.tensor([0, 0, 1])
-    >>> round(misranking_loss(ref.clone(), ref, lab, margin=0.0).item(), 4)   # 25 - 1 / 16 - 1 / 0
-    13.0
+    >>> round(misranking_loss(ref.clone(), ref, lab, margin=0.0).item(), 4)  # (24 + 15 + 25) / 3
+    21.3333
     """
     if adv.shape != ref.shape or adv.ndim != 2:
         raise ValueError(f"adv, ref: expected two (N, D) tensors of equal shape, got {tuple(adv.shape)} and {tuple(ref.shape)}")
