@@ -181,3 +181,36 @@ def test_agreement_bad_input():
         agreement([1, 2, 3, 4, 5, np.nan], [1, 2, 3, 4, 5, 6])
     with pytest.raises(ValueError, match="constant"):
         agreement(np.ones(6), np.arange(6))
+
+
+# ----------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scheme=st.sampled_from(sorted(SCHEMES)),
+    strength=st.floats(0.0, 1.0),
+    key=st.integers(0, 2**31),
+    h=st.integers(16, 40),
+    w=st.integers(16, 40),
+)
+def test_property_encrypt_keeps_shape_and_range(scheme, strength, key, h, w):
+    img = _img(h, w)
+    out = encrypt(img, scheme, strength, key=key)
+    assert out.shape == img.shape and np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), size=st.integers(20, 36))
+def test_property_vsi_bounds(seed, size):
+    """sim, RD and GS lie in [0, 1], so 0 <= VSI <= 2 and VSI <= VSI(P, P) = 2."""
+    from nlvision.security.vsi import vsi
+
+    rng = np.random.default_rng(seed)
+    p, e = rng.random((size, size)), rng.random((size, size))
+    r = vsi(p, e)
+    assert 0 <= r.rd <= 1 + 1e-12 and 0 <= r.gs <= 1 + 1e-12 and 0 <= r.vsi <= 2 + 1e-12
+    assert np.all((r.block_rd >= 0) & (r.block_rd <= 1 + 1e-12))
