@@ -290,6 +290,8 @@ def test_vsi_bad_types_and_too_small():
         vsi("a.png", np.zeros((4, 4)))
     with pytest.raises(ValueError, match="smaller than one 50x50 block"):
         vsi(np.zeros((40, 40)), np.zeros((40, 40)), VSIConfig(block_size=50))
+    with pytest.raises(ValueError, match="1-pixel blocks"):
+        vsi(np.zeros((9, 9)), np.zeros((9, 9)))
     with pytest.raises(ValueError, match="alpha"):
         VSIConfig(alpha=-1)
     with pytest.raises(ValueError, match="pooling"):

@@ -506,6 +506,11 @@ def _grid_and_block(shape: tuple[int, int], cfg: VSIConfig) -> tuple[int, int, i
     m, n = shape[0] // l, shape[1] // l
     if m < 1 or n < 1:
         raise ValueError(f"plain: image of {shape[0]}x{shape[1]} pixels is smaller than one {l}x{l} block")
+    if l < 2:
+        raise ValueError(
+            f"plain: image of {shape[0]}x{shape[1]} pixels gives {l}-pixel blocks (l = floor(alpha*L)+1 with "
+            f"alpha={cfg.alpha}); blocks need at least 2x2 pixels (shorter side >= {int(np.ceil(1 / cfg.alpha))})"
+        )
     return l, m, n
 
 
