@@ -30,11 +30,14 @@ def register(app: typer.Typer) -> None:
         val: Optional[List[str]] = typer.Option(None, "--val", help="Validation images (default: hold out part of NORMAL)."),
         patch_size: int = typer.Option(15, "--patch-size", help="Patch (or CSC region) side."),
         n_atoms: int = typer.Option(128, "--n-atoms", help="Dictionary atoms (per scale for multiscale)."),
-        lam: float = typer.Option(0.1, "--lam", help="l1 weight of BPDN."),
-        mu: float = typer.Option(0.1, "--mu", help="Group-sparsity weight (multiscale)."),
-        density: str = typer.Option("gaussian", "--density", help="gaussian | gmm."),
+        lam: float = typer.Option(0.02, "--lam", help="l1 weight of BPDN."),
+        mu: float = typer.Option(0.02, "--mu", help="Group-sparsity weight (multiscale)."),
+        density: str = typer.Option("gmm", "--density", help="gmm | gaussian."),
         fpr: float = typer.Option(0.01, "--fpr", help="Default target false-positive rate, in (0, 1)."),
         step: int = typer.Option(4, "--step", help="Stride between scored patches."),
+        dl_iter: int = typer.Option(15, "--dl-iter", help="Dictionary-learning alternations (CSC: cdl iterations = 10)."),
+        n_train_patches: int = typer.Option(8000, "--n-train-patches", help="Training patches used to learn the dictionary."),
+        admm_iter: int = typer.Option(40, "--admm-iter", help="ADMM iterations when coding."),
         postprocess: str = typer.Option("none", "--postprocess", help="none | median | open."),
         seed: int = typer.Option(0, "--seed", help="Random seed."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -50,7 +53,8 @@ def register(app: typer.Typer) -> None:
         if out.suffix.lower() != ".npz":
             raise ValueError(f"--out: model file must end with .npz, got {out}")
         cfg = AnomalyConfig(method=method, patch_size=patch_size, n_atoms=n_atoms, lam=lam, mu=mu, density=density,
-                            fpr=fpr, step=step, postprocess=postprocess, seed=seed).validate()
+                            fpr=fpr, step=step, postprocess=postprocess, seed=seed, dl_iter=dl_iter,
+                            n_train_patches=n_train_patches, admm_iter=admm_iter).validate()
         from tqdm import tqdm
 
         from nlvision.imageio import load_image

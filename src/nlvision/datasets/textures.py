@@ -206,7 +206,7 @@ def plant_defect(
         a = rng.uniform(0.5, 1.0) * size / 2
         b = rng.uniform(0.5, 1.0) * size / 2
         r2 = ((yy - cy) / a) ** 2 + ((xx - cx) / b) ** 2
-        profile = np.exp(-2.0 * r2)
+        profile = np.clip(1.2 * (1.0 - r2), 0.0, 1.0)  # smooth stain, zero outside the mask
         level = rng.uniform(0.05, 0.2) if rng.random() < 0.5 else rng.uniform(0.8, 0.95)
         alpha = 0.85 * profile
         out = (1 - alpha) * out + alpha * level
