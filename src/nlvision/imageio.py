@@ -173,9 +173,7 @@ def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bo
             raw = tifffile.imread(p)
         else:
             raw = _read_with_pillow(p)
-    except ValueError:
-        raise
-    except Exception as exc:
+    except Exception as exc:  # decoders raise ValueError too (tifffile on truncated data): name the file
         raise ValueError(f"{p}: cannot decode image ({type(exc).__name__}: {exc})") from None
     raw = np.asarray(raw)
     if raw.ndim == 3 and raw.shape[0] in (3, 4) and raw.shape[2] not in (1, 2, 3, 4):
@@ -194,8 +192,36 @@ def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bo
     return np.clip(image, 0.0, 1.0)
 
 
+def _png_is_16bit_color(p: Path) -> bool:
+    """True for 16-bit RGB / RGBA PNG files (IHDR bit depth 16, colour type 2 or 6)."""
+    with open(p, "rb") as fh:
+        head = fh.read(26)
+    return len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[24] == 16 and head[25] in (2, 6)
+
+
+def _read_png16_color(p: Path) -> np.ndarray | None:
+    """Pillow reduces 16-bit colour PNGs to 8 bits; OpenCV (if installed) keeps all 16."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    raw = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    if raw is None:
+        raise ValueError("OpenCV could not decode the file")
+    if raw.ndim == 3 and raw.shape[2] == 3:
+        raw = raw[..., ::-1]
+    elif raw.ndim == 3 and raw.shape[2] == 4:
+        raw = raw[..., [2, 1, 0, 3]]
+    return np.ascontiguousarray(raw)
+
+
 def _read_with_pillow(p: Path) -> np.ndarray:
     from PIL import Image
+
+    if p.suffix.lower() == ".png" and _png_is_16bit_color(p):
+        raw = _read_png16_color(p)
+        if raw is not None:
+            return raw
 
     with Image.open(p) as im:
         im.load()  # raises on truncated data
