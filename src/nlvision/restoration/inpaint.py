@@ -41,7 +41,7 @@ class InpaintConfig:
         Patch side ``p`` (8, the provided dictionary's size).
     sigma : float
         Noise level σ in the residual threshold δ_i. For noise-free images a small σ acts as
-        the model error (default 5/255, chosen on ``brick``/``coins``, not on the test images).
+        the model error (default 10/255, chosen on ``coins``/``moon``, not on the test images).
     gain : float
         The 1.15 factor of δ_i.
     aggregation : str
@@ -53,7 +53,7 @@ class InpaintConfig:
     """
 
     patch_size: int = 8
-    sigma: float = 5.0 / 255.0
+    sigma: float = 10.0 / 255.0
     gain: float = 1.15
     aggregation: str = "uniform"
     keep_observed: bool = True
@@ -173,7 +173,7 @@ def inpaint(
     mask : ndarray, shape (H, W)
         Non-zero / True where the pixel is MISSING (same convention as mask files).
     sigma : float, optional
-        Noise level σ of δ_i; default ``config.sigma`` (5/255, model error of clean images).
+        Noise level σ of δ_i; default ``config.sigma`` (10/255, model error of clean images).
     dictionary : ndarray, shape (p*p, K), optional
         Dictionary without the constant atom; default the shipped K-SVD dictionary.
     patch_size : int, default 8

@@ -120,7 +120,9 @@ def aggregate_patches(
     patch_size: int,
     step: int = 1,
     weights: np.ndarray | None = None,
-) -> np.ndarray:
+    *,
+    return_weights: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Put patches back in place, averaging overlapping estimates (weighted aggregation).
 
     Each pixel ``x`` receives ``sum_i w_i s_i(x) / sum_i w_i`` over the patches ``i`` covering
@@ -139,11 +141,16 @@ def aggregate_patches(
         Stride used at extraction.
     weights : ndarray, shape (N,), optional
         Non-negative weight of each patch; ``None`` means uniform.
+    return_weights : bool, default False
+        Also return the per-pixel sum of weights ``sum_i w_i`` (e.g. to blend in the noisy
+        image as in K-SVD denoising).
 
     Returns
     -------
     ndarray, shape (H, W)
         Aggregated image (float64). Pixels whose total weight is zero are 0.
+    ndarray, shape (H, W)
+        Only with ``return_weights=True``: the summed weights.
 
     Raises
     ------
@@ -198,4 +205,4 @@ def aggregate_patches(
         norm = np.bincount(flat, weights=wfull, minlength=h * wd).reshape(h, wd)
     out = np.zeros(image_shape, dtype=np.float64)
     np.divide(acc, norm, out=out, where=norm > 0)
-    return out
+    return (out, norm) if return_weights else out
