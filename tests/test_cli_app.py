@@ -1,0 +1,73 @@
+"""The ``nlvision`` app: help, unknown commands, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nlvision.cli import build_app, main
+
+try:  # recent typer releases vendor click as typer._click, whose exceptions are not click's
+    from typer._click.exceptions import ClickException as _TyperClickException
+except ImportError:  # pragma: no cover - typer using the click package
+    _TyperClickException = None
+
+# Known bug (reported to the lead): nlvision.cli.main catches click.ClickException only, so the
+# vendored click's usage errors escape as a traceback. These tests turn green once it is fixed.
+_usage_errors_bug = pytest.mark.xfail(
+    _TyperClickException is not None, raises=_TyperClickException or Exception, strict=False,
+    reason="nlvision.cli.main does not catch typer._click usage errors",
+)
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "denoise" in out and "noise" in out
+
+
+def test_build_app_registers_denoise():
+    import typer
+
+    names = {c.name for c in typer.main.get_command(build_app()).commands.values()}
+    assert {"denoise", "noise"} <= names
+
+
+@_usage_errors_bug
+def test_unknown_command_and_option_exit_2(capsys):
+    assert main(["no-such-command"]) == 2
+    assert main(["denoise", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+@_usage_errors_bug
+def test_missing_argument_exit_2(capsys):
+    assert main(["noise", "add"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n broken", b"plain text"])
+def test_non_image_one_line_error(tmp_path, capsys, content):
+    bad = tmp_path / "in.png"
+    bad.write_bytes(content)
+    out = tmp_path / "out.png"
+    assert main(["denoise", str(bad), str(out), "--sigma", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "in.png" in err[0]
+    assert not out.exists()
+
+
+def test_library_errors_become_one_line(tmp_path, capsys):
+    from PIL import Image
+
+    path = tmp_path / "tiny.png"
+    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(path)
+    out = tmp_path / "out.png"
+    assert main(["denoise", str(path), str(out), "--sigma", "10"]) == 2  # 4x4 < 8x8 patch
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "patch" in err[0]
+    assert not out.exists()
+    assert main(["denoise", str(path), str(tmp_path / "out.xyz"), "--sigma", "10", "--patch", "2"]) == 2
+    assert "extension" in capsys.readouterr().err
+    assert not (tmp_path / "out.xyz").exists()
