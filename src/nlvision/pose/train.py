@@ -200,6 +200,11 @@ class PoseModule(_Base):
         self.flip_test = flip_test
         self.model_config = model.config.to_dict()
         self._val: list[tuple[np.ndarray, ...]] = []
+        #: Optional compute budget of this phase: process CPU seconds and a wall-clock deadline
+        #: (``time.time()``); training stops after the batch that exceeds either.
+        self.cpu_budget_s: float | None = None
+        self.wall_deadline: float | None = None
+        self._cpu_start = 0.0
         self._configure_phase()
 
     def _configure_phase(self) -> None:
@@ -227,6 +232,20 @@ class PoseModule(_Base):
         ds = getattr(loader, "dataset", None)
         if hasattr(ds, "set_epoch"):
             ds.set_epoch(self.current_epoch)
+
+    def on_train_start(self) -> None:
+        import time
+
+        self._cpu_start = time.process_time()
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        import time
+
+        over_cpu = self.cpu_budget_s is not None and time.process_time() - self._cpu_start > self.cpu_budget_s
+        over_wall = self.wall_deadline is not None and time.time() > self.wall_deadline
+        if over_cpu or over_wall:
+            self.trainer.should_stop = True
+            self.budget_stop = {"epoch": self.current_epoch, "batch": batch_idx, "cpu": bool(over_cpu), "wall": bool(over_wall)}
 
     def forward(self, x):
         return self.model(x)
@@ -322,6 +341,8 @@ def train_pose(
     *,
     resume: bool = False,
     loaders: tuple[Any, Any] | None = None,
+    cpu_budget_s: float | None = None,
+    wall_budget_s: float | None = None,
 ) -> dict[str, Any]:
     """Run the phases of ``config`` and evaluate the final model.
 
@@ -337,6 +358,10 @@ def train_pose(
         Skip finished phases and continue an interrupted one from its last checkpoint.
     loaders : (train, valid), optional
         Data loaders to use instead of building them from ``config.data``.
+    cpu_budget_s, wall_budget_s : float, optional
+        Compute budget of the whole run (process CPU seconds / wall seconds), shared among the
+        phases in proportion to their epochs; a phase that exhausts its share stops early
+        (recorded in the result). Used by the fixed-budget benchmark.
 
     Returns
     -------
@@ -368,7 +393,12 @@ def train_pose(
         model.load_state_dict(init.state_dict())
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "pose_run.json", {"task": TASK, "model": model.config.to_dict(), "train": asdict(cfg), "trainer": asdict(trainer)})
+    import time
+
     done_phases = []
+    total_epochs = sum(phase_schedule(p, cfg.epoch_scale).epochs for p in cfg.phases())
+    wall_start = time.time()
+    wall_used = 0.0
     for phase in cfg.phases():
         sched = phase_schedule(phase, cfg.epoch_scale)
         pdir = out / f"phase_{phase}"
@@ -379,6 +409,12 @@ def train_pose(
             done_phases.append({"phase": phase, "epochs": sched.epochs, "skipped": True})
             continue
         module = PoseModule(model, phase, sched, flip_test=False)
+        share = sched.epochs / total_epochs
+        if cpu_budget_s is not None:
+            module.cpu_budget_s = cpu_budget_s * share
+        if wall_budget_s is not None:
+            wall_used += wall_budget_s * share
+            module.wall_deadline = wall_start + wall_used
         tcfg = dataclasses.replace(trainer, epochs=sched.epochs)
         run_resume = resume and engine.run_dir_checkpoint(pdir).is_file()
         engine.fit(
@@ -386,7 +422,8 @@ def train_pose(
             run_config={"phase": phase, "schedule": asdict(sched), "train": asdict(cfg)}, resume=run_resume,
         )
         write_json_atomic(marker, {"phase": phase, "epochs": sched.epochs})
-        done_phases.append({"phase": phase, "epochs": sched.epochs, "lr": sched.lr, "milestones": list(sched.milestones)})
+        done_phases.append({"phase": phase, "epochs": sched.epochs, "lr": sched.lr, "milestones": list(sched.milestones),
+                            "budget_stop": getattr(module, "budget_stop", None)})
     model.attention_active = model.config.attention
     last = out / f"phase_{cfg.phases()[-1]}" / "model.safetensors"
     with atomic_path(out / "model.safetensors") as tmp:
