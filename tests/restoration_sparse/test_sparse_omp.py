@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import orthogonal_mp, orthogonal_mp_gram
+
+from nlvision.restoration.sparse import SparseCodes, omp, omp_codes, omp_masked
+
+
+def _problem(n=32, k=80, m=300, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.standard_normal((n, k))
+    D /= np.linalg.norm(D, axis=0)
+    X = rng.standard_normal((m, n))
+    return D, X
+
+
+def test_omp_matches_sklearn_sparsity():
+    D, X = _problem()
+    ref = orthogonal_mp_gram(D.T @ D, D.T @ X.T, n_nonzero_coefs=6).T
+    ours = omp(D, X, n_nonzero=6, chunk_size=64)
+    np.testing.assert_array_equal(ours != 0, ref != 0)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+
+
+def test_omp_matches_sklearn_per_signal_tolerance():
+    D, X = _problem(seed=1)
+    rng = np.random.default_rng(5)
+    tol = rng.uniform(2.0, 20.0, X.shape[0])  # squared residual norms, one per signal
+    ours = omp(D, X, tol=tol)
+    for i in range(0, X.shape[0], 7):
+        ref = orthogonal_mp(D, X[i], tol=tol[i])
+        np.testing.assert_array_equal(ours[i] != 0, ref != 0)
+        np.testing.assert_allclose(ours[i], ref, atol=1e-10)
+        assert np.sum((X[i] - D @ ours[i]) ** 2) <= tol[i] + 1e-9
+
+
+def test_signal_within_tolerance_gets_no_atom_and_1d_input():
+    D, X = _problem(m=2)
+    x = omp(D, X[0], tol=float(X[0] @ X[0]) + 1.0)
+    assert x.shape == (D.shape[1],) and not x.any()
+
+
+def test_exact_recovery_of_sparse_signal_and_premature_stop():
+    # orthonormal dictionary: a 2-sparse signal is recovered exactly, then OMP stops early
+    D = np.eye(6)
+    s = np.array([0.0, 3.0, 0.0, -2.0, 0.0, 0.0])
+    x = omp(D, s[None], n_nonzero=4)[0]
+    np.testing.assert_allclose(x, s)
+
+
+def test_sparse_codes_helpers():
+    D, X = _problem(m=50)
+    codes = omp_codes(D, X, n_nonzero=3)
+    assert isinstance(codes, SparseCodes)
+    dense = codes.to_dense()
+    assert (np.count_nonzero(dense, axis=1) == 3).all()
+    np.testing.assert_allclose(codes.reconstruct(D), dense @ D.T, atol=1e-12)
+    np.testing.assert_array_equal(codes.n_nonzero, 3)
+
+
+def test_masked_matches_sklearn_on_normalised_masked_dictionary():
+    D, X = _problem(n=36, k=60, m=60, seed=3)
+    rng = np.random.default_rng(4)
+    mask = rng.random(X.shape) > 0.4
+    ours = omp_masked(D, X, mask, n_nonzero=5)
+    for i in range(X.shape[0]):
+        Dm = D[mask[i]]
+        nrm = np.linalg.norm(Dm, axis=0)
+        ref = orthogonal_mp(Dm / nrm, X[i][mask[i]], n_nonzero_coefs=5) / nrm
+        np.testing.assert_array_equal(ours[i] != 0, ref != 0)
+        np.testing.assert_allclose(ours[i], ref, atol=1e-9)
+
+
+def test_masked_with_per_signal_tol_and_full_mask_equals_plain():
+    D, X = _problem(seed=6)
+    full = np.ones_like(X, dtype=bool)
+    np.testing.assert_allclose(omp_masked(D, X, full, n_nonzero=4), omp(D, X, n_nonzero=4), atol=1e-10)
+    rng = np.random.default_rng(0)
+    mask = rng.random(X.shape) > 0.5
+    tol = np.full(X.shape[0], 3.0)
+    codes = omp_masked(D, X, mask, tol=tol)
+    res = ((X - codes @ D.T) * mask) ** 2
+    assert np.all(res.sum(axis=1) <= 3.0 + 1e-9)
+
+
+def test_masked_ignores_values_at_missing_entries():
+    D, X = _problem(m=20, seed=7)
+    mask = np.random.default_rng(1).random(X.shape) > 0.3
+    X2 = np.where(mask, X, 1e3)
+    np.testing.assert_allclose(omp_masked(D, X, mask, 4), omp_masked(D, X2, mask, 4))
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        ({"n_nonzero": 81}, ValueError, "larger than the number of atoms"),
+        ({"n_nonzero": 0}, ValueError, "n_nonzero"),
+        ({"n_nonzero": 2.5}, TypeError, "n_nonzero"),
+        ({"tol": -1.0}, ValueError, "tol"),
+        ({"tol": np.ones(3)}, ValueError, "tol"),
+    ],
+)
+def test_omp_bad_arguments(kwargs, exc, match):
+    D, X = _problem(m=10)
+    with pytest.raises(exc, match=match):
+        omp(D, X, **kwargs)
+
+
+def test_omp_bad_arrays():
+    D, X = _problem(m=10)
+    bad = D.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        omp(bad, X, 2)
+    with pytest.raises(ValueError, match="shape"):
+        omp(D, X[:, :5], 2)
+    with pytest.raises(TypeError):
+        omp(D.tolist(), X, 2)
+    with pytest.raises(ValueError, match="mask"):
+        omp_masked(D, X, np.ones((10, 5), dtype=bool), 2)
+    with pytest.raises(ValueError, match="mask"):
+        omp_masked(D, X, np.full(X.shape, 2), 2)
