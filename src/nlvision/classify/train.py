@@ -213,10 +213,10 @@ def train_classifier(
         raise TypeError(f"data: expected a data specification or ClassificationData, got {type(data).__name__}")
     mc = ClassifierConfig(**{**mc.to_dict(), "num_classes": data.num_classes, "classes": list(data.classes),
                              "image_size": data.image_size[0]})
+    torch.manual_seed(tcfg.seed)  # the initial weights depend on the seed only
     module = ClassifierModule(mc, trc, seed=tcfg.seed)
     if weights is not None:
         load_backbone_weights(module.model, weights)
-    torch.manual_seed(tcfg.seed)
     train_loader, test_loader = make_loaders(data, trc.batch_size, seed=tcfg.seed)
     run_config = {"data": data.name, "n_train": int(len(data.y_train)), "n_test": int(len(data.y_test)),
                   "weights": str(weights) if weights else None, "train": asdict(trc)}
