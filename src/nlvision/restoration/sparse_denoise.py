@@ -71,8 +71,11 @@ def _denoise_gray(
     codes = omp_codes(D, S0, tol=tol)
     est = codes.reconstruct(D) + means
     w = 1.0 / np.maximum(codes.n_nonzero, 1) if aggregation == "sparsity" else np.ones(S.shape[0])
+    w = w / w.mean()  # λ keeps its meaning (relative to ~p² unit-weight estimates per pixel)
     avg, wsum = aggregate_patches(est, z.shape, p, step, weights=w, return_weights=True)
     lam = cfg.lam if cfg.lam is not None else 30.0 / (255.0 * sigma)
+    if step != 1:
+        lam = lam / (p * p)  # one estimate per pixel instead of p²
     # x = (λ z + Σ_i w_i R_iᵀ D x_i) / (λ + Σ_i w_i)   (Elad & Aharon, eq. (12))
     out = (lam * z + avg * wsum) / (lam + wsum)
     return out, D

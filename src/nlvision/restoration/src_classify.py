@@ -225,7 +225,8 @@ class SRCClassifier:
         -------
         ndarray, shape (n,)
         """
-        return self.classes_[np.argmin(self.residuals(X), axis=1)]
+        res = self.residuals(X)
+        return self.classes_[np.argmin(res, axis=1)]
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         """Accuracy on ``(X, y)``."""
