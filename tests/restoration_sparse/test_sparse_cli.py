@@ -1,0 +1,86 @@
+import json
+
+import numpy as np
+import pytest
+import skimage.data
+from skimage.metrics import peak_signal_noise_ratio
+
+from nlvision.cli import main
+from nlvision.imageio import load_image, save_image
+
+
+@pytest.fixture()
+def files(tmp_path):
+    img = skimage.data.camera()[100:164, 180:260].astype(float) / 255
+    save_image(tmp_path / "clean.png", img)
+    return tmp_path, img
+
+
+def test_mask_then_inpaint_with_reference(files, capsys):
+    d, img = files
+    rc = main(["mask", str(d / "clean.png"), str(d / "m.png"), "--kind", "random", "--rate", "0.5",
+               "--seed", "3", "--apply", str(d / "masked.png"), "--json"])
+    assert rc == 0
+    info = json.loads(capsys.readouterr().out)
+    m = load_image(d / "m.png") > 0
+    assert abs(m.mean() - 0.5) < 1e-3 and abs(info["missing_fraction"] - m.mean()) < 1e-12
+    rc = main(["inpaint", str(d / "masked.png"), str(d / "m.png"), str(d / "out.png"),
+               "--reference", str(d / "clean.png"), "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = load_image(d / "clean.png")
+    res = load_image(d / "out.png")
+    # the reported PSNR is the one scikit-image computes on the written file (up to 8-bit rounding)
+    assert abs(out["psnr"] - peak_signal_noise_ratio(ref, res, data_range=1)) < 0.3
+    assert out["psnr"] > peak_signal_noise_ratio(ref, load_image(d / "masked.png"), data_range=1) + 10
+
+
+def test_inpaint_bad_inputs_exit_2_and_write_nothing(files, capsys):
+    d, img = files
+    save_image(d / "small.png", np.zeros((10, 10)))
+    save_image(d / "all.png", np.ones(img.shape))
+    np.savez(d / "nan.npz", dictionary=np.full((64, 10), np.nan))
+    save_image(d / "m.png", (np.random.default_rng(0).random(img.shape) > 0.5).astype(float))
+    cases = [
+        [str(d / "clean.png"), str(d / "small.png"), str(d / "o1.png")],
+        [str(d / "clean.png"), str(d / "all.png"), str(d / "o2.png")],
+        [str(d / "clean.png"), str(d / "m.png"), str(d / "o3.png"), "--dictionary", str(d / "nan.npz")],
+        [str(d / "clean.png"), str(d / "m.png"), str(d / "o4.png"), "--aggregation", "max"],
+        [str(d / "clean.png"), str(d / "m.png"), str(d / "o5.png"), "--sigma", "-3"],
+    ]
+    for i, args in enumerate(cases, 1):
+        assert main(["inpaint", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+        assert not (d / f"o{i}.png").exists()
+
+
+def test_mask_bad_kind(files, capsys):
+    d, _ = files
+    assert main(["mask", str(d / "clean.png"), str(d / "m.png"), "--kind", "blobs"]) == 2
+    assert "random, text, scratches" in capsys.readouterr().err
+    assert not (d / "m.png").exists()
+
+
+def test_dictionary_learn(files, capsys):
+    d, _ = files
+    rc = main(["dictionary", "learn", str(d / "clean.png"), "-o", str(d / "dict.npz"), "--atoms", "36",
+               "--patch", "6", "--iterations", "2", "--patches", "1500", "--n-nonzero", "3", "--json"])
+    assert rc == 0
+    with np.load(d / "dict.npz", allow_pickle=False) as z:
+        D = z["dictionary"]
+    assert D.shape == (36, 36)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=0), 1.0)
+    assert main(["dictionary", "learn", str(d / "clean.png"), "-o", str(d / "bad.npz"),
+                 "--atoms", "4", "--n-nonzero", "8"]) == 2
+    assert not (d / "bad.npz").exists()
+
+
+def test_src_evaluate(capsys):
+    rc = main(["src", "evaluate", "--solver", "omp", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["train"] + res["test"] == 1797
+    assert res["src_accuracy"] > 0.95 and "1nn_accuracy" in res and "linear_svm_accuracy" in res
+    assert main(["src", "evaluate", "--data", "mnist"]) == 2
+    assert "valid: digits" in capsys.readouterr().err
