@@ -229,3 +229,13 @@ def test_augment_bad_input():
         AugmentConfig(saturation=(1.2, 0.8))
     with pytest.raises(ValueError, match="brightness"):
         AugmentConfig(brightness=2.0)
+
+
+def test_cifar_batch_with_legacy_numpy_core_reference(tmp_path):
+    # the distributed CIFAR-10 files were pickled by Python 2 / numpy 1: arrays reference numpy.core
+    raw = pickle.dumps({b"data": np.arange(2 * 3072, dtype=np.uint32).astype(np.uint8).reshape(2, 3072), b"labels": [4, 2]}, protocol=2)
+    raw = raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray")
+    assert b"numpy.core.multiarray" in raw
+    (tmp_path / "data_batch_1").write_bytes(raw)
+    x, y = load_cifar_batch(tmp_path / "data_batch_1")
+    assert y.tolist() == [4, 2] and x[1, 0, 1, 1] == (3072 + 1024 + 1) % 256

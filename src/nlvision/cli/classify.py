@@ -72,7 +72,7 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--resume: no checkpoint at {out / 'checkpoints' / 'last.ckpt'}")
         if freeze_backbone and weights is None:
             typer.echo("warning: the backbone is frozen at its random initialisation; pass --weights PATH "
-                       "(e.g. ImageNet weights) or --finetune", err=True)
+                       "(e.g. ImageNet weights) or --finetune (docs/classify.md has a CPU recipe for digits from scratch)", err=True)
         trainer = TrainerConfig(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
                                 precision=precision, seed=seed, progress=progress,
                                 limit_train_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
