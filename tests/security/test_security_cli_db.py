@@ -103,11 +103,12 @@ def test_cli_ladder_json(capsys):
 
 
 def test_vsi_orders_block_shuffles_where_position_indices_cannot():
-    """Non-local matching: a coarse jigsaw (plainly recognisable) is less secure than noise.
+    """Non-local matching: a coarse jigsaw (plainly recognisable) is less secure than an
+    unrecognisable image (MSB-XOR noise, a flat gray image from full wavelet truncation).
 
-    PSNR compares co-located pixels and rates the camera jigsaw as more secure than MSB-XOR
-    noise; the VSI orders every case correctly and decreases monotonically with the shuffle
-    strength (the full ladder reports SSIM and LSS too).
+    PSNR and SSIM compare co-located pixels: on the camera image they rate the jigsaw as *more*
+    secure than the flat gray image (SSIM 0.21 vs 0.44, PSNR 7.8 vs 10.9 dB in the ladder run).
+    The VSI orders every case correctly and decreases monotonically with the shuffle strength.
     """
     from nlvision.security.baselines import lss, psnr, ssim
     from nlvision.security.ladder import bundled_gray_images
@@ -119,15 +120,14 @@ def test_vsi_orders_block_shuffles_where_position_indices_cannot():
     wrong = dict.fromkeys(fns, 0)
     for img in imgs.values():
         encs = [encrypt(img, "block_shuffle", s, key=0) for s in strengths]
-        noise = encrypt(img, "msb_xor", 1.0, key=0)
+        refs = [encrypt(img, "msb_xor", 1.0, key=0), encrypt(img, "wavelet_truncate", 1.0, key=0), encs[-1]]
         for k, fn in fns.items():
             sc = [fn(img, e) for e in encs]
             if k == "C4":
                 assert spearmanr(strengths, sc)[0] == -1.0  # finer shuffle, more secure
-            ref = fn(img, noise)
-            wrong[k] += int(sc[0] <= ref) + int(sc[0] <= sc[-1])
+            wrong[k] += sum(int(sc[0] <= fn(img, r)) for r in refs)
     assert wrong["C4"] == 0
-    assert wrong["psnr"] > 0  # camera: the jigsaw has a lower PSNR than MSB-XOR noise
+    assert wrong["psnr"] > 0 and wrong["ssim"] > 0
 
 
 def test_ladder_bad_input():

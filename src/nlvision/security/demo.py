@@ -78,7 +78,7 @@ def build(out_dir: Path, quick: bool) -> Section:
         + f"<p>Security ladder on {', '.join(lad.images)} ({'96' if quick else '128'} px): Spearman correlation "
         "between encryption strength and −score, per scheme — <strong>a proxy for human scores, not a "
         "subjective study</strong>. The jigsaw check is the fraction of cases where the weakest block shuffle "
-        "(a coarse jigsaw, plainly recognisable) is judged less secure than noise-like encryptions. "
+        "(a coarse jigsaw, plainly recognisable) is judged less secure than unrecognisable images (MSB-XOR noise, a 2-px shuffle, a flat gray image). "
         "Run <code>nlvision vsi ladder</code> for the full ladder.</p>"
         + html_table(["scheme"] + list(INDICES), lad_rows, floatfmt="{:.2f}")
     )

@@ -85,7 +85,7 @@ class LadderResult:
     jigsaw : dict
         ``{index: fraction of (image, reference) cases ordered correctly}``: the weakest block
         shuffle (a coarse jigsaw, plainly recognisable) must score *less* secure than the
-        noise-like :data:`JIGSAW_REFERENCES` at full strength. Position-based indices (PSNR,
+        unrecognisable :data:`JIGSAW_REFERENCES` (noise, a 2-px shuffle, a flat gray image). Position-based indices (PSNR,
         SSIM, LSS) compare co-located pixels and cannot see the moved content; the non-local VSI
         can. Empty when ``block_shuffle`` is not run.
     images, schemes : list of str
@@ -164,8 +164,9 @@ def score_pair(plain: np.ndarray, encrypted: np.ndarray) -> dict[str, float]:
     return out
 
 
-#: Noise-like encryptions (scheme, strength) that a coarse jigsaw must be judged less secure than.
-JIGSAW_REFERENCES = (("msb_xor", 1.0), ("block_shuffle", 1.0))
+#: Unrecognisable encryptions (scheme, strength) that a coarse jigsaw must be judged less secure
+#: than: MSB-XOR noise, a 2-pixel shuffle and full wavelet truncation (a flat gray image).
+JIGSAW_REFERENCES = (("msb_xor", 1.0), ("block_shuffle", 1.0), ("wavelet_truncate", 1.0))
 
 
 def _jigsaw_check(images, rows, strengths, key) -> dict:
