@@ -208,7 +208,7 @@ def _omp_chunk(
                 c = np.pad(c, ((0, 0), (0, new - cap)))
                 cap = new
             r = np.arange(b)
-            score = np.abs(alpha)
+            score = np.abs(alpha) if j == 0 else np.abs(alpha, out=alpha)  # alpha is fresh from the GEMM
             if masked:
                 score *= inv_norm
             lam = np.argmax(score, axis=1)
@@ -223,10 +223,10 @@ def _omp_chunk(
                 d2 = base
             else:
                 if masked:
-                    g = np.matmul(A[:, :j], new_atom[:, :, None])[:, :, 0]
+                    g = np.einsum("bjn,bn->bj", A[:, :j], new_atom)
                 else:
                     g = G[sel[:, :j], lam[:, None]]
-                w = np.matmul(Minv[:, :j, :j], g[:, :, None])[:, :, 0]
+                w = np.einsum("bij,bj->bi", Minv[:, :j, :j], g)
                 d2 = base - np.einsum("bi,bi->b", w, w)
                 ok &= (d2 > _EPS * np.maximum(base, 1.0)) & ~np.any(sel[:, :j] == lam[:, None], axis=1)
             bad = active & ~ok
@@ -242,11 +242,11 @@ def _omp_chunk(
                 Minv[:, 0, 0] = 1.0 / d
                 c[:, 0] = a0[r, lam] / d
             else:
-                Minv[:, j, :j] = -np.matmul(w[:, None, :], Minv[:, :j, :j])[:, 0, :] / d[:, None]
+                Minv[:, j, :j] = -np.einsum("bi,bij->bj", w, Minv[:, :j, :j]) / d[:, None]
                 Minv[:, j, j] = 1.0 / d
                 c[:, j] = (a0[r, lam] - np.einsum("bi,bi->b", w, c[:, :j])) / d
             n_act = j + 1
-            gamma = np.matmul(c[:, None, :n_act], Minv[:, :n_act, :n_act])[:, 0, :]
+            gamma = np.einsum("bi,bij->bj", c[:, :n_act], Minv[:, :n_act, :n_act])
             err = err - c[:, j] ** 2
             done = active if n_act == k_max else (active & (err <= tl) if tl is not None else None)
             if done is not None and done.any():
@@ -269,7 +269,7 @@ def _omp_chunk(
                 b = live.size
                 active = np.ones(b, dtype=bool)
             # correlations of the residual s - D_I gamma with every atom: one GEMM
-            resid = Xw - np.matmul(gamma[:, None, :], A[:, :n_act])[:, 0, :]
+            resid = Xw - np.einsum("bj,bjn->bn", gamma, A[:, :n_act])
             alpha = resid @ D
     return out_idx, out_val
 
