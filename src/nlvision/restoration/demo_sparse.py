@@ -13,8 +13,8 @@ def atoms_image(D: np.ndarray, pad: int = 1) -> np.ndarray:
 
     Examples
     --------
-    >>> atoms_image(np.eye(4)).shape
-    (5, 5)
+    >>> atoms_image(np.eye(4)).shape  # four 2x2 atoms on a 2x2 grid, 1-pixel borders
+    (7, 7)
     """
     n, k = D.shape
     p = int(round(np.sqrt(n)))
