@@ -57,6 +57,10 @@ def test_crash_then_resume_continues_from_last_checkpoint(tmp_path, monkeypatch,
     assert abs(np.diag(np.array(metrics["counts"])).sum() / 450 - metrics["accuracy"]) < 1e-9
     assert (out / "confusion.png").is_file()
 
+    # resuming with another architecture is refused in one line
+    rc = main(["classify", "train", "--data", "digits", *TINY, "--width", "8", "--epochs", "4", "--resume", "--out", str(out)])
+    assert rc == 2 and "--resume: the run in" in capsys.readouterr().err
+
     # evaluate: the run's data by default, same numbers as training's final evaluation
     rc = main(["classify", "evaluate", str(out), "--json"])
     assert rc == 0

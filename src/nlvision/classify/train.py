@@ -213,6 +213,8 @@ def train_classifier(
         raise TypeError(f"data: expected a data specification or ClassificationData, got {type(data).__name__}")
     mc = ClassifierConfig(**{**mc.to_dict(), "num_classes": data.num_classes, "classes": list(data.classes),
                              "image_size": data.image_size[0]})
+    if resume:
+        _check_resume_config(Path(out_dir), mc)
     torch.manual_seed(tcfg.seed)  # the initial weights depend on the seed only
     module = ClassifierModule(mc, trc, seed=tcfg.seed)
     if weights is not None:
@@ -231,6 +233,21 @@ def train_classifier(
                    "trainable_parameters": model.trainable_parameters(), "out": str(out)})
     write_json_atomic(out / "metrics.json", {k: (np.asarray(v).tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()})
     return result
+
+
+def _check_resume_config(out: Path, mc: ClassifierConfig) -> None:
+    """Refuse to resume a run with another architecture (Lightning would fail with a traceback)."""
+    import json
+
+    cfg_path = out / "config.json"
+    try:
+        previous = json.loads(cfg_path.read_text()).get("model", {})
+    except (OSError, ValueError, AttributeError):
+        return
+    keys = ("backbone", "width", "num_classes", "upsample_steps", "freeze_backbone")
+    diff = [f"{k}={previous.get(k)!r} (now {getattr(mc, k)!r})" for k in keys if k in previous and previous[k] != getattr(mc, k)]
+    if diff:
+        raise ValueError(f"--resume: the run in {out} was trained with " + ", ".join(diff) + "; use the same options or another --out")
 
 
 def digits_recipe() -> tuple[ClassifierConfig, TrainConfig]:
