@@ -321,7 +321,7 @@ def gaussian_heatmaps(joints: np.ndarray, visible: np.ndarray, size: int, sigma:
     Examples
     --------
     >>> h = gaussian_heatmaps(np.array([[2.0, 1.0]]), np.array([True]), 4)
-    >>> float(h[0, 1, 2]), float(h[0, 1, 3].round(4))
+    >>> float(h[0, 1, 2]), round(float(h[0, 1, 3]), 4)
     (1.0, 0.6065)
     """
     j = np.asarray(joints, dtype=np.float64)

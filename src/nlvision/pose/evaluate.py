@@ -128,7 +128,7 @@ def pckh(
     >>> gt = np.zeros((1, 16, 2)); hb = np.array([[[0, 0], [10, 0]]])  # head size 6
     >>> pred = gt.copy(); pred[0, 9] = [3.0, 0]; pred[0, 0] = [3.1, 0]
     >>> r = pckh(pred, gt, np.ones((1, 16), bool), hb)
-    >>> r.per_joint[9], r.per_joint[0], r.table["Ankle"]
+    >>> float(r.per_joint[9]), float(r.per_joint[0]), r.table["Ankle"]
     (100.0, 0.0, 50.0)
     """
     joints = _check_points("joints", joints)
