@@ -103,3 +103,18 @@ def test_load_classifier_checks_task_and_architecture(tmp_path):
         load_classifier(tmp_path / "mixed.safetensors")
     with pytest.raises(ValueError, match="no such checkpoint"):
         load_classifier(tmp_path / "none.safetensors")
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 6).flatmap(lambda k: st.tuples(st.just(k), st.lists(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)), min_size=1, max_size=60))))
+def test_confusion_property_vs_sklearn(case):
+    k, pairs = case
+    y, p = np.array([a for a, _ in pairs]), np.array([b for _, b in pairs])
+    ref = sk_confusion(y, p, labels=range(k)).astype(float)
+    rows = ref.sum(1, keepdims=True)
+    ref = np.divide(ref, rows, out=np.zeros_like(ref), where=rows > 0)
+    np.testing.assert_allclose(confusion_matrix(y, p, k), ref)

@@ -135,3 +135,28 @@ def test_same_seed_same_weights(tmp_path):
         states.append(load_checkpoint(tmp_path / run / "model.safetensors", task="classify")[0])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
     assert not torch.equal(states[0]["fc.weight"], states[2]["fc.weight"])
+
+
+def test_folder_data_end_to_end(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    root = tmp_path / "imgs"
+    for cls, colour in (("red", 0), ("green", 1), ("blue", 2)):
+        (root / cls).mkdir(parents=True)
+        for i in range(4):
+            a = (rng.random((12, 10, 3)) * 60).astype(np.uint8)
+            a[..., colour] += 180
+            Image.fromarray(a).save(root / cls / f"{i}.png")
+    out = tmp_path / "run"
+    rc = main(["classify", "train", "--data", f"folder:{root}", *TINY, "--epochs", "1", "--out", str(out), "--json"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 3 and sorted(summary["per_class_accuracy"]) == ["blue", "green", "red"]
+    rc = main(["classify", "predict", str(out), str(root / "red" / "0.png"), "--json", "-k", "3"])
+    pred = json.loads(capsys.readouterr().out)["predictions"][0]["top_k"]
+    assert rc == 0 and sorted(t["class"] for t in pred) == ["blue", "green", "red"]
+    # evaluating on data with another number of classes is refused
+    (root / "extra").mkdir()
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(root / "extra" / "a.png")
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(root / "extra" / "b.png")
+    assert main(["classify", "evaluate", str(out)]) == 2
+    assert "has 4 classes, the model 3" in capsys.readouterr().err
