@@ -53,14 +53,17 @@ def main() -> None:
     from sklearn.linear_model import orthogonal_mp, orthogonal_mp_gram
 
     from nlvision.restoration.dictionary import default_dictionary
-    from nlvision.restoration.sparse import omp, omp_masked
+    from nlvision.restoration.sparse import omp_codes, omp_masked_codes
 
     D = default_dictionary()
     X = patches(n)
     k = 8
     print(f"{n} mean-removed 8x8 patches of astronaut (gray), dictionary 64x256 (shipped), {k} non-zeros")
 
-    ours, t_ours = timed(lambda: omp(D, X, n_nonzero=k))
+    # timed: the solver with its compact output (indices, values), like SPAMS' sparse matrix;
+    # the dense (N, 256) matrix used for the comparisons is built afterwards
+    codes, t_ours = timed(lambda: omp_codes(D, X, n_nonzero=k))
+    ours = codes.to_dense()
     G = D.T @ D
     ref, t_sk = timed(lambda: orthogonal_mp_gram(G, D.T @ X.T, n_nonzero_coefs=k).T)
     same_sup = np.mean(np.all(supports(ours) == supports(ref), axis=1))
@@ -89,7 +92,8 @@ def main() -> None:
     rng = np.random.default_rng(1)
     M = rng.random(X.shape) > 0.5
     km = 6
-    om, t_om = timed(lambda: omp_masked(D, X, M, n_nonzero=km))
+    mcodes, t_om = timed(lambda: omp_masked_codes(D, X, M, n_nonzero=km))
+    om = mcodes.to_dense()
     n_ref = min(2000, n)
     t0 = time.perf_counter()
     same = 0
