@@ -352,13 +352,18 @@ def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool) 
                     den[:, :, i0 : i1 + p - 1, j0 : j1 + p - 1] += F.conv_transpose2d(wgt[:, None], B.box)
                 rec = F.conv_transpose2d(F.conv_transpose2d(ct, B.cols, groups=p), B.rows)
                 num[:, :, i0 : i1 + p - 1, j0 : j1 + p - 1] += rec
-    out = num[0, 0].numpy().astype(np.float64)
+    del x
+    acc = num[0, 0]
     if sparsity:
-        return out / den[0, 0].numpy().astype(np.float64)
-    # uniform: the number of patches covering a pixel is separable
-    cr = np.convolve(np.ones(h), np.ones(p))
-    cc = np.convolve(np.ones(w), np.ones(p))
-    return out / np.outer(cr, cc)
+        acc.div_(den[0, 0])
+        del den
+    else:
+        # uniform: the number of patches covering a pixel is separable (rows x columns);
+        # dividing by the two factors in place avoids an image-sized count array
+        cr = torch.from_numpy(np.convolve(np.ones(h), np.ones(p)).astype(np.float32))
+        cc = torch.from_numpy(np.convolve(np.ones(w), np.ones(p)).astype(np.float32))
+        acc.div_(cr[:, None]).div_(cc[None, :])
+    return acc.numpy().astype(np.float64)
 
 
 def _tile_starts(n: int, p: int) -> np.ndarray:
