@@ -38,6 +38,7 @@ __all__ = [
     "load_image_folder",
     "one_hot",
     "parse_data_spec",
+    "prepare_image",
 ]
 
 #: The CIFAR-10 class names, in label order (used when ``batches.meta`` has none).

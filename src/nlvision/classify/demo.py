@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def build(out_dir: Path, quick: bool):
-    """Train the digits recipe (8 epochs quick, 20 full), write the confusion matrix, return the section.
+    """Train the digits recipe (6 epochs quick, 20 full), write the confusion matrix, return the section.
 
     The run folder (checkpoints, logs, config.json) is ``out_dir/classify_digits``.
     """
@@ -18,7 +18,7 @@ def build(out_dir: Path, quick: bool):
     from nlvision.report import Section, figure_html, html_table
 
     out_dir = Path(out_dir)
-    epochs = 8 if quick else 20
+    epochs = 6 if quick else 20
     mc, tc = digits_recipe()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small 32x32 convolutions: one thread is as fast and robust to a shared CPU
