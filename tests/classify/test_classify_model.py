@@ -111,3 +111,21 @@ def test_config_bad_values():
         m(torch.zeros(1, 1, 8, 8))
     with pytest.raises(TypeError, match="x: expected a torch.Tensor"):
         m(np.zeros((1, 3, 8, 8)))
+
+
+def test_default_config_reproduces_seed_summary_shapes():
+    # Seed 001 summary: 32x32 input -> UpSampling2D x3 -> (256, 256, 3) -> resnet50 -> (8, 8, 2048)
+    # -> GlobalMaxPooling2D (2048) -> BatchNormalization -> Dropout -> Dense (10)
+    torch.set_default_device("meta")
+    try:
+        m = ResNetClassifier(ClassifierConfig()).eval()
+        x = torch.zeros(2, 3, 32, 32)
+        up = m.preprocess(x)
+        fmap = m.backbone.forward_features(up)
+        logits = m(x)
+    finally:
+        torch.set_default_device(None)
+    assert tuple(up.shape) == (2, 3, 256, 256)
+    assert tuple(fmap.shape) == (2, 2048, 8, 8)
+    assert tuple(logits.shape) == (2, 10)
+    assert m.config.dropout == 0.3 and m.config.freeze_backbone and m.config.backbone == "resnet50"
