@@ -99,7 +99,7 @@ def test_train_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, mess
     rc = main(["classify", "train", *TINY, "--epochs", "1", "--out", str(out), *args])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
-    assert message in err[-1] and err[-1].startswith("error:")
+    assert len(err) == 1 and message in err[0] and err[0].startswith("error:")
     assert not out.exists()
 
 

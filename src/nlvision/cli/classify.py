@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Train a ResNet classifier (seed 001 protocol by default) and evaluate it on the test split."""
         from nlvision.cli._common import emit
-        from nlvision.classify.data import AugmentConfig
+        from nlvision.classify.data import AugmentConfig, load_data
         from nlvision.classify.model import ClassifierConfig
         from nlvision.classify.train import TrainConfig, train_classifier
         from nlvision.engine import TrainerConfig
@@ -70,13 +70,14 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--weights: no such file {weights}")
         if resume and not (out / "checkpoints" / "last.ckpt").is_file():
             raise ValueError(f"--resume: no checkpoint at {out / 'checkpoints' / 'last.ckpt'}")
+        dataset = load_data(data, image_size=image_size, seed=0)  # bad data fails here, before any output
         if freeze_backbone and weights is None:
             typer.echo("warning: the backbone is frozen at its random initialisation; pass --weights PATH "
                        "(e.g. ImageNet weights) or --finetune (docs/classify.md has a CPU recipe for digits from scratch)", err=True)
         trainer = TrainerConfig(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
                                 precision=precision, seed=seed, progress=progress,
                                 limit_train_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
-        result = train_classifier(data, out, model_config=mc, train_config=tc, trainer_config=trainer, weights=weights, resume=resume)
+        result = train_classifier(dataset, out, model_config=mc, train_config=tc, trainer_config=trainer, weights=weights, resume=resume)
         summary = {k: result[k] for k in ("accuracy", "per_class_accuracy", "n", "train_seconds", "epochs", "backbone", "data",
                                           "trainable_parameters", "out")}
         text = (f"test accuracy {result['accuracy']:.4f} on {result['n']} images ({result['data']}, {result['backbone']}, "
