@@ -41,7 +41,7 @@ def test_denoise_with_reference_json(images, tmp_path, capsys):
 
 def test_denoise_auto_sigma_text(images, tmp_path, capsys):
     _, noisy = images
-    rc = main(["denoise", str(noisy), str(tmp_path / "o.png"), "--aggregation", "sparsity", "--threshold", "universal"])
+    rc = main(["denoise", str(noisy), str(tmp_path / "o.png"), "--aggregation", "sparsity", "--threshold", "universal", "--workers", "2"])
     assert rc == 0
     text = capsys.readouterr().out
     assert "estimated" in text and "sigma" in text
@@ -87,6 +87,7 @@ def test_batch_skips_bad_file(images, tmp_path, capsys):
         (["--aggregation", "median"], "uniform, sparsity, none"),
         (["--method", "bm3d"], "dct, ksvd"),
         (["--patch", "100"], "smaller than the 100x100 patch"),
+        (["--workers", "0"], "--workers"),
     ],
 )
 def test_denoise_bad_options(images, tmp_path, capsys, extra, message):

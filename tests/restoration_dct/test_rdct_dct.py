@@ -152,6 +152,14 @@ def test_sigma_none_uses_estimate():
     assert np.mean((auto - clean) ** 2) < np.mean((z - clean) ** 2) / 4
 
 
+def test_workers_do_not_change_the_result():
+    z = np.random.default_rng(8).random((70, 45))
+    for agg in ("uniform", "sparsity"):
+        np.testing.assert_allclose(
+            denoise_dct(z, 0.1, aggregation=agg, workers=3), denoise_dct(z, 0.1, aggregation=agg), atol=1e-6
+        )
+
+
 def test_dask_path_matches():
     pytest.importorskip("dask")
     z = np.random.default_rng(4).random((50, 37))
@@ -183,6 +191,7 @@ def test_dask_path_matches():
         (dict(image=np.zeros((16, 16, 3))), ValueError, "channel_axis"),
         (dict(channel_axis=-1), ValueError, "channel_axis"),
         (dict(image="file.png"), TypeError, "path"),
+        (dict(workers=0), ValueError, "workers"),
     ],
 )
 def test_bad_input(kwargs, exc, match):

@@ -78,6 +78,7 @@ def _denoise_one(
     method: str,
     dictionary: Any,
     reference: Optional[Path],
+    workers: int = 1,
 ) -> dict:
     from nlvision.imageio import load_image, save_image
     from nlvision.metrics import psnr
@@ -103,7 +104,13 @@ def _denoise_one(
             raise ValueError(f"{src}: the estimated noise level is 0; pass --sigma")
     if method == "dct":
         result = denoise_dct(
-            image, sigma, patch_size=patch, threshold=threshold, aggregation=aggregation, channel_axis=-1 if color else None
+            image,
+            sigma,
+            patch_size=patch,
+            threshold=threshold,
+            aggregation=aggregation,
+            channel_axis=-1 if color else None,
+            workers=workers,
         )
     else:
         from nlvision.restoration.sparse_denoise import denoise_ksvd
@@ -147,6 +154,7 @@ def denoise(
     method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary)."),
     dictionary: Optional[Path] = typer.Option(None, "--dictionary", help="Dictionary file for --method ksvd."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image (or folder of same-named files) for PSNR."),
+    workers: int = typer.Option(1, "--workers", help="Threads for the sliding DCT (same result for any value)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Denoise images by sliding-DCT hard thresholding (or K-SVD); prints sigma, time and PSNR."""
@@ -163,6 +171,8 @@ def denoise(
         agg = _check_aggregation(aggregation)
     except ValueError:
         raise ValueError(f"--aggregation: unknown value {aggregation!r}; expected one of uniform, sparsity, none") from None
+    if workers < 1:
+        raise ValueError(f"--workers: expected an integer >= 1, got {workers}")
     m = method.strip().lower()
     if m not in METHODS:
         raise ValueError(f"--method: unknown value {method!r}; expected one of {', '.join(METHODS)}")
@@ -178,7 +188,7 @@ def denoise(
             from nlvision.restoration.dictionary import load_dictionary
 
             dico = load_dictionary(dictionary)
-    kwargs = dict(sigma=sig, patch=patch, threshold=thr, aggregation=agg, method=m, dictionary=dico)
+    kwargs = dict(sigma=sig, patch=patch, threshold=thr, aggregation=agg, method=m, dictionary=dico, workers=workers)
     if not _is_batch(inp):
         src = Path(inp)
         if reference is not None and reference.is_dir():

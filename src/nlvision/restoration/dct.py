@@ -324,34 +324,67 @@ def _block_rows(width_positions: int, p: int) -> int:
     return max(1, min(64, (4096 * 64 // (p * p)) // max(1, min(width_positions, 512))))
 
 
-def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool) -> np.ndarray:
-    """Sliding-window denoising of one 2-D channel (float32 computation, float64 result)."""
+def _accumulate_band(x: Any, r0: int, r1: int, tau: float, p: int, sparsity: bool) -> tuple[Any, Any]:
+    """Weighted reconstructions (and weights) of the patches whose top row is in [r0, r1),
+    accumulated over image rows [r0, r1 + p - 1)."""
     import torch
     import torch.nn.functional as F
 
     B = _Bases.get(p)
-    H, W = z.shape
-    h, w = H - p + 1, W - p + 1
-    x = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None, None]
-    num = torch.zeros(1, 1, H, W)
-    den = torch.zeros(1, 1, H, W) if sparsity else None
+    W = x.shape[-1]
+    w = W - p + 1
+    rows = r1 - r0 + p - 1
+    num = torch.zeros(1, 1, rows, W)
+    den = torch.zeros(1, 1, rows, W) if sparsity else None
     col_block = 512
     row_block = _block_rows(w, p)
     with torch.no_grad():
-        for i0 in range(0, h, row_block):
-            i1 = min(h, i0 + row_block)
+        for i0 in range(r0, r1, row_block):
+            i1 = min(r1, i0 + row_block)
+            a0 = i0 - r0
             for j0 in range(0, w, col_block):
                 j1 = min(w, j0 + col_block)
                 xs = x[:, :, i0 : i1 + p - 1, j0 : j1 + p - 1]
-                c = F.conv2d(xs, B.full)  # (1, p*p, i1-i0, j1-j0)
+                c = F.conv2d(xs, B.full)  # (1, p*p, i1-i0, j1-j0): all DCT coefficients
                 ct = F.hardshrink(c, tau) if tau > 0 else c
                 ct[:, 0] = c[:, 0]  # the DC coefficient is never thresholded
                 if sparsity:
                     wgt = 1.0 / torch.count_nonzero(ct, dim=1).clamp_(min=1).to(ct.dtype)  # (1, h', w')
                     ct = ct * wgt[:, None]
-                    den[:, :, i0 : i1 + p - 1, j0 : j1 + p - 1] += F.conv_transpose2d(wgt[:, None], B.box)
+                    den[:, :, a0 : a0 + i1 - i0 + p - 1, j0 : j1 + p - 1] += F.conv_transpose2d(wgt[:, None], B.box)
+                # inverse DCT + overlap-add = transposed convolutions (two separable passes)
                 rec = F.conv_transpose2d(F.conv_transpose2d(ct, B.cols, groups=p), B.rows)
-                num[:, :, i0 : i1 + p - 1, j0 : j1 + p - 1] += rec
+                num[:, :, a0 : a0 + i1 - i0 + p - 1, j0 : j1 + p - 1] += rec
+    return num, den
+
+
+def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool, workers: int = 1) -> np.ndarray:
+    """Sliding-window denoising of one 2-D channel (float32 computation, float64 result).
+
+    With ``workers > 1`` the patch rows are split into that many bands processed by threads
+    (torch releases the GIL); each band has its own accumulator, summed at the end."""
+    import torch
+
+    H, W = z.shape
+    h, w = H - p + 1, W - p + 1
+    x = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None, None]
+    workers = max(1, min(int(workers), h // 8 or 1))
+    if workers == 1:
+        num, den = _accumulate_band(x, 0, h, tau, p, sparsity)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        edges = np.linspace(0, h, workers + 1).astype(int)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda k: _accumulate_band(x, edges[k], edges[k + 1], tau, p, sparsity), range(workers)))
+        num = torch.zeros(1, 1, H, W)
+        den = torch.zeros(1, 1, H, W) if sparsity else None
+        for k, (n_k, d_k) in enumerate(parts):
+            r0 = edges[k]
+            num[:, :, r0 : r0 + n_k.shape[2]] += n_k
+            if sparsity:
+                den[:, :, r0 : r0 + d_k.shape[2]] += d_k
+        del parts
     del x
     acc = num[0, 0]
     if sparsity:
@@ -395,7 +428,7 @@ def _denoise_channel_tiles(z: np.ndarray, tau: float, p: int) -> np.ndarray:
     return num / cnt
 
 
-def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str) -> np.ndarray:
+def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str, workers: int = 1) -> np.ndarray:
     if aggregation == "none":
         return _denoise_channel_tiles(z, tau, p)
     import torch
@@ -405,7 +438,7 @@ def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str) -> np.nda
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _denoise_channel_sliding(z, tau, p, sparsity=aggregation == "sparsity")
+        return _denoise_channel_sliding(z, tau, p, sparsity=aggregation == "sparsity", workers=workers)
     finally:
         torch.set_num_threads(previous)
 
@@ -437,6 +470,7 @@ def denoise_dct(
     threshold: Threshold = "3sigma",
     aggregation: str = "uniform",
     channel_axis: int | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """Denoise an image by hard thresholding the DCT coefficients of all its p x p patches.
 
@@ -463,6 +497,8 @@ def denoise_dct(
         Axis of the colour channels. 3-channel images are decorrelated with
         :func:`rgb_to_opponent` before per-channel denoising; other channel counts are denoised
         channel by channel.
+    workers : int
+        Threads working on bands of patch rows (default 1; the result does not depend on it).
 
     Returns
     -------
@@ -504,14 +540,16 @@ def denoise_dct(
             raise ValueError("sigma: the estimated noise level is 0 (a noise-free image?); pass sigma explicitly")
     sigma = _check_sigma(sigma)
     tau = resolve_threshold(threshold, sigma, p)
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
     if not color:
-        return _denoise_gray(arr, tau, p, aggregation)
+        return _denoise_gray(arr, tau, p, aggregation, workers)
     channels = arr
     n = arr.shape[-1]
     if n >= 3:
         channels = arr.copy()
         channels[..., :3] = rgb_to_opponent(arr[..., :3])
-    out = np.stack([_denoise_gray(channels[..., c], tau, p, aggregation) for c in range(n)], axis=-1)
+    out = np.stack([_denoise_gray(channels[..., c], tau, p, aggregation, workers) for c in range(n)], axis=-1)
     if n >= 3:
         out[..., :3] = opponent_to_rgb(out[..., :3])
     if channel_axis is not None and int(channel_axis) not in (-1, 2):
