@@ -374,7 +374,7 @@ def parse_data_spec(spec: str) -> tuple[str, Path | None]:
     if kind in ("cifar10", "folder"):
         if not rest:
             raise ValueError(f"data: {kind} needs a path ({kind}:PATH), got {spec!r}")
-        return kind, Path(rest)
+        return kind, Path(rest).expanduser()
     raise ValueError(f"data: unknown data set {spec!r}; valid: {list(DATA_KINDS)}")
 
 
