@@ -212,3 +212,30 @@ def test_bad_input_helpers():
         dct_matrix(1)
     with pytest.raises(ValueError, match="'none'"):
         denoise_dct_dask(np.zeros((16, 16)), 0.1, aggregation="none")
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    h=st.integers(4, 19),
+    w=st.integers(4, 19),
+    p=st.integers(2, 4),
+    agg=st.sampled_from(["uniform", "sparsity", "none"]),
+    seed=st.integers(0, 2**16),
+)
+def test_zero_threshold_reconstructs_any_shape(h, w, p, agg, seed):
+    """With tau = 0 every patch is reconstructed exactly, whatever the shape and aggregation."""
+    z = np.random.default_rng(seed).random((h, w))
+    out = denoise_dct(z, 0.1, patch_size=p, threshold=0.0, aggregation=agg)
+    assert out.shape == z.shape and np.isfinite(out).all()
+    np.testing.assert_allclose(out, z, atol=1e-5)
+
+
+@settings(max_examples=15, deadline=None)
+@given(bad=st.one_of(st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf"))))
+def test_non_positive_or_non_finite_sigma_rejected(bad):
+    with pytest.raises(ValueError, match="sigma"):
+        denoise_dct(np.zeros((8, 8)), bad)
