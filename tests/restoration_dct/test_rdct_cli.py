@@ -122,3 +122,25 @@ def test_noise_bad_options(images, tmp_path, capsys):
     assert "pca, mad" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
     assert main(["noise", "estimate", str(tmp_path / "missing.png")]) == 2
+
+
+def test_ksvd_method_follows_the_contract(images, tmp_path, capsys, monkeypatch):
+    """--method ksvd calls denoise_ksvd(image, sigma, dictionary=, patch_size=, aggregation=,
+    channel_axis=) and load_dictionary(path) (the sparse-coding area's interface)."""
+    sd = pytest.importorskip("nlvision.restoration.sparse_denoise")
+    dic = pytest.importorskip("nlvision.restoration.dictionary")
+    calls = {}
+    atoms = np.random.default_rng(0).normal(size=(16, 20))
+
+    def fake_denoise(image, sigma, *, dictionary=None, patch_size=8, aggregation="uniform", channel_axis=None):
+        calls.update(sigma=sigma, dictionary=dictionary, patch_size=patch_size, aggregation=aggregation, channel_axis=channel_axis)
+        return image
+
+    monkeypatch.setattr(sd, "denoise_ksvd", fake_denoise)
+    monkeypatch.setattr(dic, "load_dictionary", lambda path: atoms)
+    _, noisy = images
+    rc = main(["denoise", str(noisy), str(tmp_path / "k.png"), "--method", "ksvd", "--dictionary", str(tmp_path / "d.npz"), "--sigma", "10", "--patch", "4"])
+    assert rc == 0
+    assert calls["sigma"] == pytest.approx(10 / 255) and calls["patch_size"] == 4 and calls["channel_axis"] is None
+    assert calls["dictionary"] is atoms
+    assert main(["denoise", str(noisy), str(tmp_path / "k2.png"), "--dictionary", "d.npz"]) == 2  # dct has no dictionary
