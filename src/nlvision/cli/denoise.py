@@ -190,6 +190,10 @@ def denoise(
             dico = load_dictionary(dictionary)
     kwargs = dict(sigma=sig, patch=patch, threshold=thr, aggregation=agg, method=m, dictionary=dico, workers=workers)
     if not _is_batch(inp):
+        from nlvision.imageio import IMAGE_EXTENSIONS
+
+        if out.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ValueError(f"OUT: unknown image extension {out.suffix!r} in {out}; expected one of {', '.join(IMAGE_EXTENSIONS)}")
         src = Path(inp)
         if reference is not None and reference.is_dir():
             reference = reference / src.name
