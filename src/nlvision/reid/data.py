@@ -23,6 +23,7 @@ Person Re-identification", CVPRW 2019 (PK sampling P=16, K=4; 256×128; flip; pa
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -238,14 +239,21 @@ def synthetic_reid_data(**options) -> ReIDData:
     """The synthetic multi-camera person data set (SYNTHETIC) as :class:`ReIDData`.
 
     Keyword options go to :class:`nlvision.datasets.synthetic_persons.SyntheticPersonsConfig`.
+    The generated arrays are cached per configuration within the process (the generator is
+    deterministic), so repeated calls do not render the images again.
     """
-    from nlvision.datasets.synthetic_persons import make_synthetic_persons
-
-    d = make_synthetic_persons(**options)
+    d = _synthetic_cached(tuple(sorted(options.items())))
     train = ReIDSplit(d.train.pids, d.train.camids, images=d.train.images, labels=_relabel(d.train.pids))
     query = ReIDSplit(d.query.pids, d.query.camids, images=d.query.images)
     gallery = ReIDSplit(d.gallery.pids, d.gallery.camids, images=d.gallery.images)
     return ReIDData(train, query, gallery, name="synthetic", synthetic=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _synthetic_cached(options: tuple):
+    from nlvision.datasets.synthetic_persons import make_synthetic_persons
+
+    return make_synthetic_persons(**dict(options))
 
 
 def load_reid_data(spec: str, **synthetic_options) -> ReIDData:

@@ -15,7 +15,8 @@ it.
 
 Reduced CPU configuration (defaults of :class:`RobustnessConfig`): ResNet-18 backbone of width
 16 at 64 × 32 input instead of ResNet-50 at 256 × 128, trained from scratch (no ImageNet
-weights) with Adam at 3e-3 for a few epochs on the synthetic data set. The architecture (last
+weights) with Adam at 3e-3 for 15 epochs (warm-up 10 %, ×0.1 at 70 %,
+:meth:`ReIDTrainConfig.short`) on the synthetic data set (32 training / 32 test identities). The architecture (last
 stride 1, four NFD blocks, BNNeck, losses) is the seed's.
 
 References
@@ -82,11 +83,11 @@ class RobustnessConfig:
     width: int = 16
     height: int = 64
     width_px: int = 32
-    epochs: int = 20
+    epochs: int = 15
     lr: float = 3e-3
     p: int = 16
     k: int = 4
-    synthetic: dict = field(default_factory=lambda: {"num_train_ids": 64, "num_test_ids": 32, "height": 64, "width": 32})
+    synthetic: dict = field(default_factory=lambda: {"num_train_ids": 32, "num_test_ids": 32, "height": 64, "width": 32})
     gan_epochs: int = 5
     gan_ngf: int = 16
     gan_blocks: int = 3
@@ -163,8 +164,12 @@ def run_robustness(config: RobustnessConfig | None = None, out_dir: str | Path =
     from nlvision.reid.model import NFDConfig
     from nlvision.reid.train import ReIDTrainConfig, extract_features, train_reid
 
+    import logging
+
     cfg = config or RobustnessConfig()
     cfg.validate()
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     say = log or (lambda s: None)
     start = time.perf_counter()
     data = load_reid_data(cfg.data, **(cfg.synthetic if cfg.data == "synthetic" else {}))
@@ -172,7 +177,7 @@ def run_robustness(config: RobustnessConfig | None = None, out_dir: str | Path =
     q_images = ReIDImageDataset(data.query, size).image
     queries = torch.stack([q_images(i) for i in range(len(data.query))])
     gallery_ds = ReIDImageDataset(data.gallery, size)
-    tcfg = ReIDTrainConfig(p=cfg.p, k=cfg.k, lr=cfg.lr, seed=cfg.seed).scaled(cfg.epochs)
+    tcfg = ReIDTrainConfig(p=cfg.p, k=cfg.k, lr=cfg.lr, seed=cfg.seed).short(cfg.epochs)
     trainer = TrainerConfig(epochs=cfg.epochs, progress=progress, accelerator="cpu" if not torch.cuda.is_available() else "auto",
                             devices="1", seed=cfg.seed)
     acfg = AttackConfig(epsilon=cfg.epsilon, steps=cfg.steps, seed=cfg.seed)
