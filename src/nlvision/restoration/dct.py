@@ -10,7 +10,7 @@ lecture's experiment that shows why aggregation is needed).
 Implementation: the p^2 DCT coefficients of all sliding patches are separable correlations of
 the image with the DCT basis, so they are computed with one 2-D convolution per block of patch
 positions; the reconstruction *and* the overlap-add aggregation are the transposed (full)
-convolutions with the same basis (two separable 1-D passes). Blocks of patch positions keep the
+convolutions with the same basis (two separable 1-D passes). Blocks of ~32k patch positions keep the
 coefficient tensor in cache and the memory bounded (a 4096 x 4096 image needs two image-sized
 float32 accumulators plus a few MiB). :func:`denoise_dct_dask` runs the same function through
 ``dask.array.map_overlap`` with an overlap of ``p - 1`` pixels, which gives the same result.
@@ -320,8 +320,9 @@ class _Bases:
 
 
 def _block_rows(width_positions: int, p: int) -> int:
-    # ~4096 patch positions per block keeps the p^2-channel coefficient tensor in cache
-    return max(1, min(64, (4096 * 64 // (p * p)) // max(1, min(width_positions, 512))))
+    # ~32k patch positions per block (64 rows x 512 columns for p = 8): few enough Python-level
+    # calls, while the p^2-channel coefficient tensor stays at ~8 MiB
+    return max(1, min(256, (32768 * 64 // (p * p)) // max(1, min(width_positions, 512))))
 
 
 def _accumulate_band(x: Any, r0: int, r1: int, tau: float, p: int, sparsity: bool) -> tuple[Any, Any]:
