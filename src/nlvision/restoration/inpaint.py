@@ -107,33 +107,34 @@ def _check_mask(mask: object, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _inpaint_gray(z: np.ndarray, missing: np.ndarray, D: np.ndarray, cfg: InpaintConfig) -> np.ndarray:
-    from nlvision.restoration.patches import aggregate_patches, extract_patches
+    from nlvision.restoration.patches import map_patches
     from nlvision.restoration.sparse import omp_masked_codes
 
     p = cfg.patch_size
     step = p if cfg.aggregation == "none" else 1
-    filled = np.where(missing, 0.0, z)
     todo = missing.copy()
-    out = filled.copy()
+    out = np.where(missing, 0.0, z)
     # large holes (wider than a patch) are filled from the border inwards, one pass per p pixels
     for _ in range(max(z.shape) // max(p - 1, 1) + 2):
-        S = extract_patches(out, p, step)
-        obs = ~extract_patches(todo.astype(np.float64), p, step).astype(bool)
-        n_missing = (~obs).sum(axis=1)
-        useful = n_missing < p * p
-        if cfg.keep_observed:  # only patches that contain a pixel still to estimate matter
-            useful &= n_missing > 0
-        tol = inpaint_threshold(n_missing, p, cfg.sigma, cfg.gain) ** 2
-        codes = omp_masked_codes(D, S[useful], obs[useful], tol=tol[useful])
-        est = np.zeros_like(S)
-        est[useful] = codes.reconstruct(D)
-        if cfg.aggregation == "sparsity":
+        miss_f = todo.astype(np.float64)
+        win_m = np.lib.stride_tricks.sliding_window_view(miss_f, (p, p))
+
+        def code(S: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            obs = win_m[rows[:, None], cols[None, :]].reshape(-1, p * p) == 0
+            n_missing = p * p - obs.sum(axis=1)
+            useful = n_missing < p * p
+            if cfg.keep_observed:  # only patches that contain a pixel still to estimate matter
+                useful &= n_missing > 0
+            est = np.zeros_like(S)
             w = np.zeros(S.shape[0])
-            w[useful] = 1.0 / np.maximum(codes.n_nonzero, 1)
-        else:
-            w = useful.astype(np.float64)
-        num = aggregate_patches(est * w[:, None], z.shape, p, step)
-        den = aggregate_patches(np.repeat(w[:, None], p * p, axis=1), z.shape, p, step)
+            if useful.any():
+                tol = inpaint_threshold(n_missing[useful], p, cfg.sigma, cfg.gain) ** 2
+                codes = omp_masked_codes(D, S[useful], obs[useful], tol=tol)
+                est[useful] = codes.reconstruct(D)
+                w[useful] = 1.0 / np.maximum(codes.n_nonzero, 1) if cfg.aggregation == "sparsity" else 1.0
+            return est, w
+
+        num, den = map_patches(out, p, code, step=step)
         covered = den > 0
         rec = np.zeros_like(z)
         np.divide(num, den, out=rec, where=covered)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["extract_patches", "aggregate_patches", "patch_grid"]
+__all__ = ["extract_patches", "aggregate_patches", "patch_grid", "map_patches"]
 
 
 def _check_patch_args(image_shape: tuple[int, ...], patch_size: int, step: int) -> None:
@@ -206,3 +206,70 @@ def aggregate_patches(
     out = np.zeros(image_shape, dtype=np.float64)
     np.divide(acc, norm, out=out, where=norm > 0)
     return (out, norm) if return_weights else out
+
+
+def map_patches(
+    image: np.ndarray,
+    patch_size: int,
+    fn,
+    *,
+    step: int = 1,
+    band_patches: int = 65536,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Process all patches of a large image band by band with bounded memory.
+
+    The patch positions of :func:`extract_patches` are split into horizontal bands of at most
+    ``band_patches`` patches; ``fn(patches, rows, cols)`` maps the ``(n, p*p)`` patches of a
+    band (top-left ``rows`` x ``cols``, row-major) to ``(estimates, weights)``, and the
+    weighted estimates are summed into the whole image. The result equals processing all the
+    patches at once; only one band of patches lives in memory.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+    patch_size : int
+    fn : callable
+        ``fn(patches, rows, cols) -> (estimates (n, p*p), weights (n,))``.
+    step : int, default 1
+    band_patches : int, default 65536
+        Patches per band (memory bound: about ``band_patches * p² * 8`` bytes per array).
+
+    Returns
+    -------
+    num, den : ndarray, shape (H, W)
+        ``sum_i w_i R_iᵀ s_i`` and ``sum_i w_i`` per pixel; the aggregate is ``num / den``.
+
+    Examples
+    --------
+    >>> x = np.arange(30.0).reshape(5, 6)
+    >>> num, den = map_patches(x, 3, lambda P, r, c: (P, np.ones(len(P))), band_patches=4)
+    >>> bool(np.allclose(num / den, x))
+    True
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+    _check_patch_args(image.shape, patch_size, step)
+    if isinstance(band_patches, bool) or not isinstance(band_patches, (int, np.integer)) or band_patches < 1:
+        raise ValueError(f"band_patches must be a positive int, got {band_patches!r}")
+    p = int(patch_size)
+    h, w = image.shape
+    img = image if np.issubdtype(image.dtype, np.floating) else image.astype(np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(img, (p, p))
+    rows, cols = patch_grid(img.shape, p, step)
+    per_band = max(1, int(band_patches) // cols.size)
+    num = np.zeros(h * w)
+    den = np.zeros(h * w)
+    off = (np.arange(p)[:, None] * w + np.arange(p)[None, :]).reshape(-1)
+    for i in range(0, rows.size, per_band):
+        r = rows[i : i + per_band]
+        P = windows[r[:, None], cols[None, :]].reshape(-1, p * p)
+        est, wts = fn(np.ascontiguousarray(P), r, cols)
+        est = np.asarray(est, dtype=np.float64)
+        wts = np.asarray(wts, dtype=np.float64)
+        if est.shape != P.shape or wts.shape != (P.shape[0],):
+            raise ValueError(f"fn must return estimates of shape {P.shape} and weights of shape ({P.shape[0]},)")
+        base = (r[:, None] * w + cols[None, :]).reshape(-1)
+        flat = (base[:, None] + off[None, :]).reshape(-1)
+        num += np.bincount(flat, weights=(est * wts[:, None]).reshape(-1), minlength=h * w)
+        den += np.bincount(flat, weights=np.repeat(wts, p * p), minlength=h * w)
+    return num.reshape(h, w), den.reshape(h, w)

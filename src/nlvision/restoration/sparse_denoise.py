@@ -47,37 +47,45 @@ class KSVDDenoiseConfig:
 def _denoise_gray(
     z: np.ndarray, sigma: float, D: np.ndarray, p: int, aggregation: str, cfg: KSVDDenoiseConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    from nlvision.restoration.patches import aggregate_patches, extract_patches
+    from nlvision.restoration.patches import map_patches, patch_grid
     from nlvision.restoration.sparse import KSVDConfig, ksvd, omp_codes
 
     n = p * p
     tol = n * (cfg.gain * sigma) ** 2
     step = p if aggregation == "none" else 1
-    S = extract_patches(z, p, step)
-    means = S.mean(axis=1, keepdims=True)
-    S0 = S - means  # DC handled exactly, like the DCT denoiser's untouched DC coefficient
     if cfg.adapt_iterations > 0:
+        # training patches drawn at random positions (no full patch matrix in memory)
         rng = np.random.default_rng(cfg.seed)
-        all_p = extract_patches(z, p, 1) if step != 1 else S
-        ntr = min(cfg.training_patches, all_p.shape[0])
-        pick = rng.choice(all_p.shape[0], size=ntr, replace=False)
-        T = all_p[pick] - all_p[pick].mean(axis=1, keepdims=True)
+        windows = np.lib.stride_tricks.sliding_window_view(z, (p, p))
+        n_pos = windows.shape[0] * windows.shape[1]
+        ntr = min(cfg.training_patches, n_pos)
+        pick = rng.choice(n_pos, size=ntr, replace=False)
+        T = windows[pick // windows.shape[1], pick % windows.shape[1]].reshape(ntr, n)
+        T = T - T.mean(axis=1, keepdims=True)
         if ntr >= D.shape[1]:
             D = ksvd(
                 T, D.shape[1],
                 KSVDConfig(n_iter=cfg.adapt_iterations, n_nonzero=None, tol=tol, seed=cfg.seed),
                 init_dictionary=D,
             ).dictionary
-    codes = omp_codes(D, S0, tol=tol)
-    est = codes.reconstruct(D) + means
-    w = 1.0 / np.maximum(codes.n_nonzero, 1) if aggregation == "sparsity" else np.ones(S.shape[0])
-    w = w / w.mean()  # λ keeps its meaning (relative to ~p² unit-weight estimates per pixel)
-    avg, wsum = aggregate_patches(est, z.shape, p, step, weights=w, return_weights=True)
+
+    def code(S: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        means = S.mean(axis=1, keepdims=True)
+        codes = omp_codes(D, S - means, tol=tol)  # DC kept exactly, like the DCT denoiser
+        w = 1.0 / np.maximum(codes.n_nonzero, 1) if aggregation == "sparsity" else np.ones(S.shape[0])
+        return codes.reconstruct(D) + means, w
+
+    num, wsum = map_patches(z, p, code, step=step)
+    if aggregation == "sparsity":
+        # λ keeps its meaning relative to ~p² unit-weight estimates per pixel
+        rows, cols = patch_grid(z.shape, p, step)
+        scale = wsum.sum() / (rows.size * cols.size * n)
+        num, wsum = num / scale, wsum / scale
     lam = cfg.lam if cfg.lam is not None else 30.0 / (255.0 * sigma)
     if step != 1:
         lam = lam / (p * p)  # one estimate per pixel instead of p²
     # x = (λ z + Σ_i w_i R_iᵀ D x_i) / (λ + Σ_i w_i)   (Elad & Aharon, eq. (12))
-    out = (lam * z + avg * wsum) / (lam + wsum)
+    out = (lam * z + num) / (lam + wsum)
     return out, D
 
 
