@@ -65,3 +65,36 @@ def test_aggregate_bad_input():
         aggregate_patches(np.zeros((3, 4)), (4, 4), 2)
     with pytest.raises(ValueError, match="weights"):
         aggregate_patches(np.zeros((9, 4)), (4, 4), 2, weights=-np.ones(9))
+
+
+@pytest.mark.parametrize("step, band", [(1, 7), (1, 1000), (3, 5)])
+def test_map_patches_equals_weighted_aggregation(step, band):
+    from nlvision.restoration.patches import map_patches
+
+    rng = np.random.default_rng(3)
+    img = rng.random((21, 17))
+    P = extract_patches(img, 5, step=step)
+    est_all = P * 2.0 + 1.0
+    w_all = rng.random(P.shape[0]) + 0.5
+    calls = []
+
+    def fn(S, rows, cols):
+        # the band's patches are the ones extract_patches gives at these positions
+        start = sum(calls)
+        calls.append(S.shape[0])
+        np.testing.assert_array_equal(S, P[start : start + S.shape[0]])
+        return S * 2.0 + 1.0, w_all[start : start + S.shape[0]]
+
+    num, den = map_patches(img, 5, fn, step=step, band_patches=band)
+    ref = aggregate_patches(est_all, img.shape, 5, step=step, weights=w_all)
+    np.testing.assert_allclose(num / den, ref)
+    assert max(calls) <= max(band, len(patch_grid(img.shape, 5, step)[1]))
+
+
+def test_map_patches_bad_fn_output():
+    from nlvision.restoration.patches import map_patches
+
+    with pytest.raises(ValueError, match="fn must return"):
+        map_patches(np.zeros((8, 8)), 4, lambda S, r, c: (S[:, :2], np.ones(len(S))))
+    with pytest.raises(ValueError, match="band_patches"):
+        map_patches(np.zeros((8, 8)), 4, lambda S, r, c: (S, np.ones(len(S))), band_patches=0)
