@@ -108,3 +108,16 @@ def test_re_ranking_on_clusters_keeps_perfect_retrieval():
     assert d.shape == (5, 30) and m.mAP == pytest.approx(1.0) and m.rank(1) == 1.0
     with pytest.raises(ValueError, match="k1"):
         re_ranking(q, g, k1=0)
+
+
+def test_ties_are_ordered_by_gallery_index():
+    from nlvision.reid.evaluate import _chunk_stats, _chunk_stats_argsort
+
+    rng = np.random.default_rng(4)
+    dist = rng.integers(0, 6, (40, 200)).astype(np.float32)  # many ties
+    qp, gp = rng.integers(1, 10, 40), rng.integers(0, 10, 200)
+    qc, gc = rng.integers(0, 3, 40), rng.integers(0, 3, 200)
+    a, b = _chunk_stats(dist, qp, qc, gp, gc, 20), _chunk_stats_argsort(dist, qp, qc, gp, gc, 20)
+    np.testing.assert_allclose(a[0], b[0], atol=1e-12)
+    np.testing.assert_array_equal(a[1], b[1])
+    assert a[2] == b[2]

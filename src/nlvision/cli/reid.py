@@ -139,12 +139,14 @@ def robustness(
     epsilon: float = typer.Option(16.0, help="L-inf budget in pixel levels out of 255."),
     steps: int = typer.Option(10, help="PGD iterations."),
     source: str = typer.Option("baseline", help="baseline (seed protocol: queries attacked once, against the baseline) | self (white-box against each model)."),
-    epochs: int = typer.Option(15, help="Training epochs of every model."),
+    epochs: int = typer.Option(12, help="Training epochs of every model."),
     backbone: str = typer.Option("resnet18", help="Backbone (reduced CPU default resnet18)."),
-    width: int = typer.Option(16, help="Backbone width (reduced CPU default 16)."),
+    width: int = typer.Option(8, help="Backbone width (reduced CPU default 8)."),
     height: int = typer.Option(64, help="Input height (reduced CPU default 64)."),
     width_px: int = typer.Option(32, "--input-width", help="Input width (reduced CPU default 32)."),
     lr: float = typer.Option(3e-3, help="Adam learning rate (3e-3 from scratch)."),
+    p: int = typer.Option(8, help="Identities per batch."),
+    k: int = typer.Option(4, help="Images per identity."),
     rows: str = typer.Option(",".join(["baseline", "+RE", "+random grayscale", "+CRE", "+NFD", "+CRE+NFD"]), help="Comma-separated rows."),
     out: Path = typer.Option(Path("runs/reid_robustness"), help="Folder for the runs and results.json."),
     seed: int = typer.Option(0, help="Seed."),
@@ -155,7 +157,7 @@ def robustness(
     from nlvision.reid.robustness import RobustnessConfig, format_table, run_robustness
 
     cfg = RobustnessConfig(data=data, attack=attack, epsilon=epsilon, steps=steps, source=source, epochs=epochs,
-                           backbone=backbone, width=width, height=height, width_px=width_px, lr=lr,
+                           backbone=backbone, width=width, height=height, width_px=width_px, lr=lr, p=p, k=k,
                            rows=tuple(r.strip() for r in rows.split(",") if r.strip()), seed=seed)
     if data != "synthetic":
         cfg.synthetic = {}

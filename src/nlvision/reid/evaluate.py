@@ -6,9 +6,11 @@ queries with no remaining true match are skipped; CMC Rank-k is the fraction of 
 first true match is within the top k; AP is the *non-interpolated* average precision — the
 mean of precision@rank over the ranks of the true matches — and mAP its mean over queries.
 
-All queries are processed at once in row chunks: one ``argsort`` per chunk (numpy's, run on a
-small thread pool since it releases the GIL) followed by cumulative sums over boolean masks;
-there is no Python loop over queries. A Market-size problem (3,368 × 15,913) runs in a few
+All queries are processed at once in row chunks (on a small thread pool; numpy releases the
+GIL): each row's distances are *sorted by value* (several times faster than ``argsort``) and the
+rank of every true match and junk image is found by a vectorised binary search; AP and CMC
+follow from these ranks. Tied distances are ordered by gallery index (as a stable sort
+would). There is no Python loop over queries. A Market-size problem (3,368 × 15,913) runs in a few
 seconds on two cores (``benchmarks/reid_eval_speed.py``).
 
 References
@@ -77,8 +79,64 @@ def _compact(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inv[: len(a)], inv[len(a):]
 
 
+def _searchsorted_rows(srt: np.ndarray, rows: np.ndarray, values: np.ndarray, right: bool) -> np.ndarray:
+    """Row-wise ``searchsorted`` of ``values[i]`` in ``srt[rows[i]]`` (vectorised binary search)."""
+    n_cols = srt.shape[1]
+    lo = np.zeros(len(rows), np.int64)
+    hi = np.full(len(rows), n_cols, np.int64)
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        v = srt[rows, np.minimum(mid, n_cols - 1)]
+        go_right = ((v <= values) if right else (v < values)) & active
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+
+
 def _chunk_stats(dist: np.ndarray, qp: np.ndarray, qc: np.ndarray, gp: np.ndarray, gc: np.ndarray, max_rank: int):
-    order = np.argsort(dist, axis=1)
+    """Sort-based path: only the *values* of each row are sorted (much faster than argsort);
+    the rank of every true match and junk image is then found by binary search."""
+    n = len(qp)
+    rows, cols = np.nonzero(qp[:, None] == gp[None, :])  # same identity
+    junk_mask = qc[rows] == gc[cols]  # ... and same camera
+    gr, gcol = rows[~junk_mask], cols[~junk_mask]
+    jr, jcol = rows[junk_mask], cols[junk_mask]
+    d_good, d_junk = dist[gr, gcol], dist[jr, jcol]
+    srt = np.sort(dist, axis=1)
+    less = _searchsorted_rows(srt, gr, d_good, right=False)
+    tied = np.flatnonzero(_searchsorted_rows(srt, gr, d_good, right=True) - less > 1)
+    for t in tied:  # rare: equal distances are ordered by gallery index (a stable sort)
+        less[t] += np.count_nonzero(dist[gr[t], : gcol[t]] == d_good[t])
+    # junk images ranked before each true match of the same query (ties: gallery index)
+    key_row = np.concatenate([gr, jr])
+    key_d = np.concatenate([d_good, d_junk])
+    key_col = np.concatenate([gcol, jcol])
+    is_junk = np.concatenate([np.zeros(len(gr), np.int64), np.ones(len(jr), np.int64)])
+    order = np.lexsort((key_col, key_d, key_row))
+    junk_sorted = is_junk[order]
+    before = np.cumsum(junk_sorted) - junk_sorted
+    row_sorted = key_row[order]
+    first = np.searchsorted(row_sorted, row_sorted, side="left")
+    junk_before = np.empty_like(before)
+    junk_before[order] = before - before[first]
+    kept_rank = less - junk_before[: len(gr)] + 1  # 1-based rank among kept images
+    o = np.lexsort((kept_rank, gr))
+    gr, kept_rank = gr[o], kept_rank[o]
+    num_good = np.bincount(gr, minlength=n)
+    valid = num_good > 0
+    starts = np.concatenate([[0], np.cumsum(num_good)[:-1]])
+    good_rank = np.arange(len(gr)) - starts[gr] + 1
+    ap_sum = np.bincount(gr, weights=good_rank / kept_rank, minlength=n)
+    ap = ap_sum[valid] / num_good[valid]
+    first_rank = kept_rank[starts[valid]]
+    hits = (first_rank[:, None] <= np.arange(1, max_rank + 1)[None, :]).sum(0)
+    return ap, hits, int(valid.sum())
+
+
+def _chunk_stats_argsort(dist: np.ndarray, qp: np.ndarray, qc: np.ndarray, gp: np.ndarray, gc: np.ndarray, max_rank: int):
+    order = np.argsort(dist, axis=1, kind="stable")
     match = gp[order] == qp[:, None]
     junk = match & (gc[order] == qc[:, None])  # same id, same camera
     del order

@@ -14,8 +14,8 @@ report. Every result records which attack (``dmr-pgd`` or ``dmr-gan``), ε and s
 it.
 
 Reduced CPU configuration (defaults of :class:`RobustnessConfig`): ResNet-18 backbone of width
-16 at 64 × 32 input instead of ResNet-50 at 256 × 128, trained from scratch (no ImageNet
-weights) with Adam at 3e-3 for 15 epochs (warm-up 10 %, ×0.1 at 70 %,
+8 at 64 × 32 input instead of ResNet-50 at 256 × 128, trained from scratch (no ImageNet
+weights) with Adam at 3e-3, P × K = 8 × 4, for 12 epochs (warm-up 10 %, ×0.1 at 70 %,
 :meth:`ReIDTrainConfig.short`) on the synthetic data set (32 training / 32 test identities). The architecture (last
 stride 1, four NFD blocks, BNNeck, losses) is the seed's.
 
@@ -80,12 +80,12 @@ class RobustnessConfig:
     steps: int = 10
     source: str = "baseline"
     backbone: str = "resnet18"
-    width: int = 16
+    width: int = 8
     height: int = 64
     width_px: int = 32
-    epochs: int = 15
+    epochs: int = 12
     lr: float = 3e-3
-    p: int = 16
+    p: int = 8
     k: int = 4
     synthetic: dict = field(default_factory=lambda: {"num_train_ids": 32, "num_test_ids": 32, "height": 64, "width": 32})
     gan_epochs: int = 5
