@@ -10,8 +10,8 @@ lecture's experiment that shows why aggregation is needed).
 Implementation: the p^2 DCT coefficients of all sliding patches are separable correlations of
 the image with the DCT basis, so they are computed with one 2-D convolution per block of patch
 positions; the reconstruction *and* the overlap-add aggregation are the transposed (full)
-convolutions with the same basis (two separable 1-D passes). Blocks of ~32k patch positions keep the
-coefficient tensor in cache and the memory bounded (a 4096 x 4096 image needs two image-sized
+convolutions with the same basis (two separable 1-D passes). Blocks of ~32k patch positions keep
+the coefficient tensor small (~8 MiB) and the memory bounded (a 4096 x 4096 image needs two image-sized
 float32 accumulators plus a few MiB). :func:`denoise_dct_dask` runs the same function through
 ``dask.array.map_overlap`` with an overlap of ``p - 1`` pixels, which gives the same result.
 
