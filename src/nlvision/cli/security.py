@@ -87,7 +87,7 @@ def score_cmd(
 
 
 def ladder_cmd(
-    quick: bool = typer.Option(False, "--quick", help="3 images at 128 px: a ~1 minute run."),
+    quick: bool = typer.Option(False, "--quick", help="3 images at 128 px: a ~20 s run."),
     images: Optional[str] = typer.Option(None, "--images", help="Comma-separated subset of the bundled images."),
     schemes: Optional[str] = typer.Option(None, "--schemes", help="Comma-separated subset of the schemes."),
     max_side: int = typer.Option(256, "--max-side", help="Downscale the images to this longer side (0: full size)."),
