@@ -34,7 +34,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from nlvision.engine import TrainerConfig
     from nlvision.pose.evaluate import TABLE_PARTS
-    from nlvision.pose.train import PoseTrainConfig, _loaders, train_pose
+    from nlvision.pose.train import PoseTrainConfig, make_loaders, train_pose
 
     if args.quick:
         settings = dict(num_stacks=2, channels=16, input_size=64, epoch_scale=0.005, batch_size=12, n_train=48, n_valid=24)
@@ -47,7 +47,7 @@ def main() -> None:
     print("settings:", settings, f"threads={args.threads}", "data=synthetic (SYNTHETIC)")
     print("machine:", platform.machine(), os.cpu_count(), "cores; load average at start:", os.getloadavg())
     base = PoseTrainConfig(data="synthetic", seed=0, **settings)
-    loaders = _loaders(base)
+    loaders = make_loaders(base)
     trainer = TrainerConfig(progress=False, accelerator="cpu", devices="1", log_every_n_steps=10)
     rows = {}
     for name, attention in (("hourglass", False), ("acnn", True)):

@@ -21,7 +21,7 @@ def build(out_dir: Path, quick: bool):
     from nlvision.engine import TrainerConfig
     from nlvision.pose.data import IMAGENET_MEAN, collate, make_dataset
     from nlvision.pose.evaluate import TABLE_PARTS, predict_batch
-    from nlvision.pose.train import PoseTrainConfig, _loaders, train_pose
+    from nlvision.pose.train import PoseTrainConfig, make_loaders, train_pose
     from nlvision.pose.visualise import attention_figure, heatmaps_figure, skeleton_figure
     from nlvision.report import Section, figure_html, html_table
 
@@ -29,7 +29,7 @@ def build(out_dir: Path, quick: bool):
     settings = QUICK if quick else FULL
     rows, models, summary = [], {}, {}
     base = PoseTrainConfig(data="synthetic", seed=0, **settings)
-    loaders = _loaders(base)
+    loaders = make_loaders(base)
     trainer = TrainerConfig(progress=False, accelerator="cpu", devices="1", log_every_n_steps=5)
     for name, attention in (("Stacked hourglass", False), ("ACNN", True)):
         cfg = PoseTrainConfig(data="synthetic", seed=0, attention=attention, **settings)

@@ -31,7 +31,7 @@ import numpy as np
 
 from nlvision.atomic import atomic_path, write_json_atomic
 
-__all__ = ["PHASES", "PhaseSchedule", "PoseTrainConfig", "PoseModule", "phase_schedule", "train_pose", "load_pose_model"]
+__all__ = ["PHASES", "PhaseSchedule", "PoseTrainConfig", "PoseModule", "phase_schedule", "train_pose", "load_pose_model", "make_loaders", "stage_loss"]
 
 TASK = "pose"
 PHASES = ("A", "B", "C")
@@ -309,7 +309,8 @@ def load_pose_model(path: str | Path):
     return model.eval()
 
 
-def _loaders(cfg: PoseTrainConfig):
+def make_loaders(cfg: PoseTrainConfig):
+    """(train, valid) DataLoaders of ``cfg.data`` (training augmented, validation not)."""
     from torch.utils.data import DataLoader
 
     from nlvision.pose.data import collate, make_dataset
@@ -383,7 +384,7 @@ def train_pose(
     cfg = config.validate()
     out = Path(out_dir)
     _check_run_dir(out, cfg, resume)
-    train_loader, valid_loader = loaders if loaders is not None else _loaders(cfg)
+    train_loader, valid_loader = loaders if loaders is not None else make_loaders(cfg)
     torch.manual_seed(cfg.seed)
     model = StackedHourglass(cfg.model_config())
     if cfg.init:
