@@ -183,7 +183,7 @@ def decode_heatmaps(heatmaps, refine: bool = True) -> tuple[np.ndarray, np.ndarr
     >>> decode_heatmaps(h)[0][0, 0].tolist()
     [3.25, 2.0]
     """
-    hm = heatmaps.detach().cpu().numpy() if hasattr(heatmaps, "detach") else np.asarray(heatmaps)
+    hm = heatmaps.detach().float().cpu().numpy() if hasattr(heatmaps, "detach") else np.asarray(heatmaps)
     if hm.ndim != 4:
         raise ValueError(f"heatmaps: expected (B, K, h, w), got shape {hm.shape}")
     b, k, h, w = hm.shape
@@ -347,5 +347,5 @@ def predict_image(model, image: np.ndarray, *, center=None, scale: float | None 
     model.eval()
     joints, scores, hm = predict_batch(model, x, m[None], flip=flip, refine=refine)
     with torch.no_grad():
-        masks = model(x).masks[0, 1:, 0].cpu().numpy()
-    return {"joints": joints[0], "scores": scores[0], "heatmaps": hm[0].cpu().numpy(), "masks": masks, "crop": crop}
+        masks = model(x).masks[0, 1:, 0].float().cpu().numpy()
+    return {"joints": joints[0], "scores": scores[0], "heatmaps": hm[0].float().cpu().numpy(), "masks": masks, "crop": crop}
