@@ -84,3 +84,17 @@ def test_src_evaluate(capsys):
     assert res["src_accuracy"] > 0.95 and "1nn_accuracy" in res and "linear_svm_accuracy" in res
     assert main(["src", "evaluate", "--data", "mnist"]) == 2
     assert "valid: digits" in capsys.readouterr().err
+
+
+def test_dictionary_show(tmp_path, capsys):
+    from nlvision.restoration.dictionary import default_dictionary
+
+    assert main(["dictionary", "show", "-o", str(tmp_path / "atoms.png"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    D = default_dictionary()
+    G = np.abs(D.T @ D) - np.eye(D.shape[1])
+    assert res["shape"] == [64, 256] and abs(res["mutual_coherence"] - G.max()) < 1e-9
+    assert load_image(tmp_path / "atoms.png").shape == (4 * 145, 4 * 145)  # 16x16 tiles of 8 px + 1 px borders
+    np.savez(tmp_path / "bad.npz", dictionary=np.ones((10, 3)))
+    assert main(["dictionary", "show", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "b.png")]) == 2
+    assert not (tmp_path / "b.png").exists()

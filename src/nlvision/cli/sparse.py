@@ -15,7 +15,7 @@ import typer
 
 from nlvision.cli._common import emit
 
-dictionary_app = typer.Typer(help="Learn and inspect K-SVD dictionaries.", no_args_is_help=True)
+dictionary_app = typer.Typer(help="Learn (K-SVD) and show dictionaries.", no_args_is_help=True)
 src_app = typer.Typer(help="Sparse-representation classification (Wright et al. 2009).", no_args_is_help=True)
 
 
@@ -72,6 +72,31 @@ def dictionary_learn(
               "seconds": round(time.time() - t0, 2)}
     emit(result, as_json, f"wrote {out}: {res.dictionary.shape[0]}x{res.dictionary.shape[1]} dictionary "
          f"from {X.shape[0]} patches of {len(files)} image(s) in {result['seconds']} s")
+    return 0
+
+
+@dictionary_app.command("show")
+def dictionary_show(
+    dictionary: Optional[Path] = typer.Argument(None, help="Dictionary .npz (default: the shipped one)."),
+    out: Path = typer.Option(..., "-o", "--output", help="PNG of the atoms to write."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> int:
+    """Write the atoms of a dictionary as one tiled image and print its shape and coherence."""
+    import numpy as np
+
+    from nlvision.imageio import save_image
+    from nlvision.restoration.demo_sparse import atoms_image
+    from nlvision.restoration.dictionary import default_dictionary, load_dictionary
+
+    D = load_dictionary(dictionary) if dictionary is not None else default_dictionary()
+    Dn = D / np.linalg.norm(D, axis=0)
+    G = np.abs(Dn.T @ Dn)
+    np.fill_diagonal(G, 0.0)
+    img = atoms_image(D)
+    save_image(out, np.kron(img, np.ones((4, 4))))
+    result = {"output": str(out), "shape": list(D.shape), "mutual_coherence": float(G.max())}
+    emit(result, as_json, f"wrote {out}: {D.shape[1]} atoms of {int(round(np.sqrt(D.shape[0])))}x"
+         f"{int(round(np.sqrt(D.shape[0])))}, mutual coherence {G.max():.3f}")
     return 0
 
 
