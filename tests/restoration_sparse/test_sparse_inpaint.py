@@ -103,3 +103,32 @@ def test_mask_bad_input():
         inpaint([[0.0]], np.zeros((1, 1)))
     with pytest.raises(TypeError):
         inpaint(np.zeros((16, 16)), np.zeros((16, 16)), config=object())
+
+
+def test_small_helpers_bad_input():
+    from nlvision.restoration.demo_sparse import atoms_image
+    from nlvision.restoration.sparse import dct_dictionary, normalize_atoms
+    from nlvision.restoration.src_classify import lasso_admm, load_digits_split
+
+    with pytest.raises(ValueError, match="n_missing"):
+        inpaint_threshold(np.array([65]), 8, 0.1)
+    with pytest.raises(ValueError, match="sigma"):
+        inpaint_threshold(np.array([1]), 8, -0.1)
+    with pytest.raises(ValueError, match="patch_size"):
+        inpaint_threshold(np.array([1]), 0, 0.1)
+    with pytest.raises(ValueError, match="perfect square"):
+        dct_dictionary(8, 200)
+    with pytest.raises(ValueError, match="NaN"):
+        normalize_atoms(np.array([[np.nan]]))
+    with pytest.raises(ValueError, match="lam"):
+        lasso_admm(np.eye(2), np.ones((1, 2)), 0.0)
+    with pytest.raises(ValueError, match="test_size"):
+        load_digits_split(1.5)
+    with pytest.raises(ValueError, match="p\\*p"):
+        atoms_image(np.ones((10, 3)))
+    with pytest.raises(ValueError, match="font_size"):
+        text_mask((32, 32), 0.1, font_size=0)
+    with pytest.raises(ValueError, match="width"):
+        scratches_mask((32, 32), 0.1, width=0)
+    with pytest.raises(ValueError, match="shape"):
+        random_mask((0, 5), 0.1)

@@ -16,6 +16,8 @@ def atoms_image(D: np.ndarray, pad: int = 1) -> np.ndarray:
     >>> atoms_image(np.eye(4)).shape  # four 2x2 atoms on a 2x2 grid, 1-pixel borders
     (7, 7)
     """
+    if not isinstance(D, np.ndarray) or D.ndim != 2 or int(round(np.sqrt(D.shape[0]))) ** 2 != D.shape[0]:
+        raise ValueError(f"D must be a (p*p, K) array, got {getattr(D, 'shape', type(D).__name__)}")
     n, k = D.shape
     p = int(round(np.sqrt(n)))
     cols = int(np.ceil(np.sqrt(k)))

@@ -83,8 +83,14 @@ def inpaint_threshold(n_missing: np.ndarray, patch_size: int, sigma: float, gain
     >>> inpaint_threshold(np.array([0, 48]), 8, 0.1).round(4).tolist()
     [0.92, 0.46]
     """
+    if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) or patch_size < 1:
+        raise ValueError(f"patch_size must be a positive int, got {patch_size!r}")
+    if not np.isfinite(sigma) or sigma < 0 or not np.isfinite(gain) or gain < 0:
+        raise ValueError(f"sigma and gain must be finite and >= 0, got sigma={sigma!r}, gain={gain!r}")
     p = float(patch_size)
     m = np.asarray(n_missing, dtype=np.float64)
+    if np.any(m < 0) or np.any(m > p * p):
+        raise ValueError(f"n_missing must be in [0, {int(p * p)}] for patch_size={patch_size}")
     return gain * p * sigma * np.sqrt(np.clip(p * p - m, 0, None) / (p * p))
 
 
