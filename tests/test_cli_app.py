@@ -7,19 +7,6 @@ import pytest
 
 from nlvision.cli import build_app, main
 
-try:  # recent typer releases vendor click as typer._click, whose exceptions are not click's
-    from typer._click.exceptions import ClickException as _TyperClickException
-except ImportError:  # pragma: no cover - typer using the click package
-    _TyperClickException = None
-
-# Known bug (reported to the lead): nlvision.cli.main catches click.ClickException only, so the
-# vendored click's usage errors escape as a traceback. These tests turn green once it is fixed.
-_usage_errors_bug = pytest.mark.xfail(
-    _TyperClickException is not None, raises=_TyperClickException or Exception, strict=False,
-    reason="nlvision.cli.main does not catch typer._click usage errors",
-)
-
-
 def test_help_lists_commands(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
@@ -33,15 +20,13 @@ def test_build_app_registers_denoise():
     assert {"denoise", "noise"} <= names
 
 
-@_usage_errors_bug
 def test_unknown_command_and_option_exit_2(capsys):
     assert main(["no-such-command"]) == 2
     assert main(["denoise", "--no-such-option"]) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: No such command 'no-such-command'.", "error: No such option: --no-such-option"]
 
 
-@_usage_errors_bug
 def test_missing_argument_exit_2(capsys):
     assert main(["noise", "add"]) == 2
     assert "Traceback" not in capsys.readouterr().err

@@ -58,22 +58,50 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+def _cli_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(usage-error types, abort types) of click and of the click copy that newer typer vendors."""
+    usage: list[type] = [click.ClickException]
+    abort: list[type] = [click.exceptions.Abort]
+    try:
+        from typer._click.exceptions import ClickException as VendoredClickException
+
+        usage.append(VendoredClickException)
+    except ImportError:  # typer that uses click directly
+        pass
+    try:
+        from typer.exceptions import Abort as TyperAbort
+
+        abort.append(TyperAbort)
+    except ImportError:
+        pass
+    return tuple(usage), tuple(abort)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlvision`` console script; returns the exit code."""
+    usage_errors, aborts = _cli_exception_types()
     command = typer.main.get_command(build_app())
     try:
         result = command.main(args=argv, prog_name="nlvision", standalone_mode=False)
-    except click.exceptions.Abort:
+    except aborts:
         print("aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except usage_errors as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            exc.show()  # prints the help page
+            return 0
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2) or 2)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"error: {_first_line(exc)}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, OSError, KeyError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, KeyError):
-            message = f"missing key {message}"
-        print(f"error: {message}", file=sys.stderr)
+    except KeyError as exc:
+        print(f"error: missing key {_first_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
