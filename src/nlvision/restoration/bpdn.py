@@ -53,8 +53,8 @@ class ADMMConfig:
     max_iter : int
         Maximum number of ADMM iterations.
     rho : float or None
-        Penalty parameter; ``None`` uses SPORCO's rule ``50 * lam + 1`` scaled by the largest
-        eigenvalue of ``D^T D`` (a scale-free starting point).
+        Penalty parameter; ``None`` uses ``5 (lam + mu)`` clipped to ``[1e-3 L, 10 L]`` with
+        ``L`` the largest eigenvalue of ``D^T D`` (then adapted by residual balancing).
     relax : float
         Over-relaxation parameter ``alpha`` in [1, 1.9] (Boyd et al. sec. 3.4.3; 1.8 is
         SPORCO's default).
@@ -297,9 +297,10 @@ def _admm(Dt, G, St, lam, mu, gt, cfg: ADMMConfig, X0):
     if cfg.rho is not None:
         rho = float(cfg.rho)
     else:
-        # SPORCO's rule 50*lam + 1 assumes unit-scale data; bound it by the spectrum of
-        # D^T D so that the x-step stays well conditioned.
-        rho = min(50.0 * (lam + mu) + 1.0, 10.0 * max(L, 1e-6))
+        # rho proportional to the penalty weights: on learned patch dictionaries (whose Gram
+        # matrix spans eigenvalues from ~1e-6 to ~1e2) this reaches a 1e-4 relative objective
+        # gap several times faster than SPORCO's 50*lam + 1; residual balancing adapts it.
+        rho = min(max(5.0 * (lam + mu), 1e-3 * max(L, 1e-6)), 10.0 * max(L, 1e-6))
     DtS = St @ Dt  # (N, n)
     Z = X0.clone() if X0 is not None else torch.zeros_like(DtS)
     U = torch.zeros_like(DtS)
