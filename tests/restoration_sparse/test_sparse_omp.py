@@ -119,3 +119,28 @@ def test_omp_bad_arrays():
         omp_masked(D, X, np.ones((10, 5), dtype=bool), 2)
     with pytest.raises(ValueError, match="mask"):
         omp_masked(D, X, np.full(X.shape, 2), 2)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(4, 16),
+    k_extra=st.integers(0, 20),
+    m=st.integers(1, 30),
+    nnz=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_omp_equals_sklearn_random_problems(n, k_extra, m, nnz, seed):
+    rng = np.random.default_rng(seed)
+    K = n + k_extra
+    D = rng.standard_normal((n, K))
+    D /= np.linalg.norm(D, axis=0)
+    X = rng.standard_normal((m, n))
+    nnz = min(nnz, n)
+    ref = orthogonal_mp_gram(D.T @ D, D.T @ X.T, n_nonzero_coefs=nnz).T.reshape(m, K)
+    ours = omp(D, X, n_nonzero=nnz, chunk_size=7)
+    np.testing.assert_array_equal(ours != 0, ref != 0)
+    np.testing.assert_allclose(ours, ref, atol=1e-8)
