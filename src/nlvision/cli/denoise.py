@@ -148,7 +148,9 @@ def denoise(
     inp: str = typer.Argument(..., metavar="IN", help="Noisy image, folder or glob pattern."),
     out: Path = typer.Argument(..., metavar="OUT", help="Output image (a folder when IN is a folder/glob)."),
     sigma: str = typer.Option("auto", "--sigma", help="Noise std in 0-255 units, or 'auto' to estimate it."),
-    patch: int = typer.Option(8, "--patch", help="Patch side p (>= 2)."),
+    patch: Optional[int] = typer.Option(
+        None, "--patch", help="Patch side p (>= 2); default 8, or the dictionary's patch side with --dictionary."
+    ),
     threshold: str = typer.Option("3sigma", "--threshold", help="3sigma | universal | <k>sigma | T (0-255 units)."),
     aggregation: str = typer.Option("uniform", "--aggregation", help="uniform | sparsity | none."),
     method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary)."),
@@ -163,6 +165,14 @@ def denoise(
 
     sig = _parse_sigma(sigma)
     thr = _parse_threshold(threshold)
+    dico = None
+    if dictionary is not None and method.strip().lower() == "ksvd":
+        from nlvision.restoration.dictionary import load_dictionary
+
+        dico = load_dictionary(dictionary)
+        if patch is None:
+            patch = int(round(math.sqrt(dico.shape[0])))
+    patch = 8 if patch is None else patch
     try:
         _check_patch_size(patch)
     except (TypeError, ValueError):
@@ -178,16 +188,11 @@ def denoise(
         raise ValueError(f"--method: unknown value {method!r}; expected one of {', '.join(METHODS)}")
     if m == "dct" and dictionary is not None:
         raise ValueError("--dictionary: only used with --method ksvd")
-    dico = None
     if m == "ksvd":
         try:
             from nlvision.restoration import sparse_denoise  # noqa: F401
         except ModuleNotFoundError as exc:
             raise ValueError(f"--method ksvd: not available in this build ({exc.name} is missing)") from None
-        if dictionary is not None:
-            from nlvision.restoration.dictionary import load_dictionary
-
-            dico = load_dictionary(dictionary)
     kwargs = dict(sigma=sig, patch=patch, threshold=thr, aggregation=agg, method=m, dictionary=dico, workers=workers)
     if not _is_batch(inp):
         from nlvision.imageio import IMAGE_EXTENSIONS
