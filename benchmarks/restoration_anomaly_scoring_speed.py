@@ -38,6 +38,11 @@ def main(argv: list[str]) -> int:
         t = time.perf_counter()
         amap = det.score(test)
         rows.append((threads, time.perf_counter() - t))
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
     P = extract_patches(test, 15, cfg.step)
     t = time.perf_counter()
     sparse_encode(P, det.dictionary.T, algorithm="lasso_cd", alpha=cfg.lam, max_iter=cfg.admm_iter * 25)
