@@ -129,6 +129,17 @@ def test_other_methods_fit_and_save(method, brick, tmp_path):
         AnomalyDetector.load(path, method="patch")
 
 
+def test_ksvd_dictionary_option(brick):
+    train, val, test = brick
+    det = AnomalyDetector(tiny(dictionary="ksvd")).fit([train], val_images=[val])
+    D = det.dictionary
+    assert D.shape == (49, 16)
+    np.testing.assert_allclose(np.linalg.norm(D, axis=0), 1.0, atol=1e-6)
+    assert det.score(test).shape == test.shape
+    with pytest.raises(ValueError, match="valid: bpdn, ksvd"):
+        AnomalyDetector(tiny(dictionary="mod")).fit([train], val_images=[val])
+
+
 def test_save_load_roundtrip_and_corrupt(fitted, brick, tmp_path):
     _, _, test = brick
     path = fitted.save(tmp_path / "model.npz")

@@ -38,6 +38,7 @@ def register(app: typer.Typer) -> None:
         dl_iter: int = typer.Option(15, "--dl-iter", help="Dictionary-learning alternations (CSC: cdl iterations = 10)."),
         n_train_patches: int = typer.Option(8000, "--n-train-patches", help="Training patches used to learn the dictionary."),
         admm_iter: int = typer.Option(40, "--admm-iter", help="ADMM iterations when coding."),
+        dictionary: str = typer.Option("bpdn", "--dictionary", help="bpdn | ksvd (dictionary learning)."),
         postprocess: str = typer.Option("none", "--postprocess", help="none | median | open."),
         seed: int = typer.Option(0, "--seed", help="Random seed."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -54,7 +55,8 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--out: model file must end with .npz, got {out}")
         cfg = AnomalyConfig(method=method, patch_size=patch_size, n_atoms=n_atoms, lam=lam, mu=mu, density=density,
                             fpr=fpr, step=step, postprocess=postprocess, seed=seed, dl_iter=dl_iter,
-                            n_train_patches=n_train_patches, admm_iter=admm_iter).validate()
+                            n_train_patches=n_train_patches, admm_iter=admm_iter,
+                            dictionary=dictionary).validate()
         from tqdm import tqdm
 
         from nlvision.imageio import load_image

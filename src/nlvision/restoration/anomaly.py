@@ -59,6 +59,8 @@ __all__ = [
 METHODS = ("patch", "multiscale", "csc")
 #: Density models of the normal features.
 DENSITIES = ("gaussian", "gmm")
+#: Dictionary-learning algorithms of the patch / multiscale background model.
+DICTIONARY_METHODS = ("bpdn", "ksvd")
 #: Post-processing of the detection mask.
 POSTPROCESS = ("none", "median", "open")
 _FORMAT = "nlvision-anomaly"
@@ -98,6 +100,9 @@ class AnomalyConfig:
         Training patches used to learn the dictionary (random subset).
     dl_iter : int
         Alternations of the dictionary learning.
+    dictionary : str
+        ``"bpdn"`` (BPDN-based learning, the seed's "BPDN-based learning" for the l1 model) or
+        ``"ksvd"`` (K-SVD with OMP, 8 non-zeros, from :mod:`nlvision.restoration.sparse`).
     admm_iter : int
         ADMM iterations when coding test patches.
     density : str
@@ -130,6 +135,7 @@ class AnomalyConfig:
     fit_step: int = 2
     n_train_patches: int = 8000
     dl_iter: int = 15
+    dictionary: str = "bpdn"
     admm_iter: int = 40
     density: str = "gmm"
     n_components: int = 3
@@ -151,6 +157,8 @@ class AnomalyConfig:
             raise ValueError(f"method: unknown {self.method!r}; valid: {', '.join(METHODS)}")
         if self.density not in DENSITIES:
             raise ValueError(f"density: unknown {self.density!r}; valid: {', '.join(DENSITIES)}")
+        if self.dictionary not in DICTIONARY_METHODS:
+            raise ValueError(f"dictionary: unknown {self.dictionary!r}; valid: {', '.join(DICTIONARY_METHODS)}")
         if self.postprocess not in POSTPROCESS:
             raise ValueError(f"postprocess: unknown {self.postprocess!r}; valid: {', '.join(POSTPROCESS)}")
         for name in ("patch_size", "n_atoms", "step", "fit_step", "n_train_patches", "dl_iter", "admm_iter",
@@ -466,7 +474,16 @@ class AnomalyDetector:
             if progress is not None:
                 def cb(i, total, _k=k):
                     progress(f"dictionary {_k + 1}/{len(scales)}", i, total)
-            Ds.append(learn_dictionary(P, dl, rng=rng, progress=cb))
+            if cfg.dictionary == "ksvd":
+                from nlvision.restoration.sparse import KSVDConfig, ksvd
+
+                if P.shape[0] > cfg.n_train_patches:
+                    P = P[rng.choice(P.shape[0], size=cfg.n_train_patches, replace=False)]
+                kcb = None if cb is None else (lambda i, rmse, _cb=cb: _cb(i + 1, cfg.dl_iter))
+                kc = KSVDConfig(n_iter=cfg.dl_iter, n_nonzero=min(8, cfg.n_atoms), seed=int(rng.integers(2**31)))
+                Ds.append(ksvd(P, cfg.n_atoms, kc, callback=kcb).dictionary)
+            else:
+                Ds.append(learn_dictionary(P, dl, rng=rng, progress=cb))
             groups.append(np.full(cfg.n_atoms, k))
         self.dictionary = np.concatenate(Ds, axis=1)
         self.groups = np.concatenate(groups).astype(np.int64)
