@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     lam, m = 0.02, S.shape[1]
 
     t = time.perf_counter()
-    res = bpdn(D, S, lam, config=ADMMConfig(max_iter=400, rel_tol=1e-6))
+    res = bpdn(D, S, lam, config=ADMMConfig(max_iter=600, rel_tol=1e-6))
     t_ours = time.perf_counter() - t
 
     import warnings
