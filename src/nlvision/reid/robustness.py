@@ -16,8 +16,8 @@ it.
 Reduced CPU configuration (defaults of :class:`RobustnessConfig`): ResNet-18 backbone of width
 8 at 64 × 32 input instead of ResNet-50 at 256 × 128, trained from scratch (no ImageNet
 weights) with Adam at 3e-3, P × K = 8 × 4, for 12 epochs (warm-up 10 %, ×0.1 at 70 %,
-:meth:`ReIDTrainConfig.short`) on the synthetic data set (32 training / 32 test identities). The architecture (last
-stride 1, four NFD blocks, BNNeck, losses) is the seed's.
+:meth:`ReIDTrainConfig.short`) on the synthetic data set (32 training / 32 test
+identities). The architecture (last stride 1, four NFD blocks, BNNeck, losses) is the seed's.
 
 References
 ----------
