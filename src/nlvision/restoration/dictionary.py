@@ -161,3 +161,32 @@ def default_dictionary() -> np.ndarray:
     ((64, 256), True)
     """
     return load_dictionary(default_path())
+
+
+def resolve_dictionary(dictionary: np.ndarray | None, patch_size: int) -> np.ndarray:
+    """The dictionary a patch-coding routine works with: validated, unit-norm atoms.
+
+    ``None`` selects :func:`default_dictionary` (8x8 only).
+
+    Raises
+    ------
+    ValueError
+        If the dictionary is invalid or its rows do not match ``patch_size**2``.
+
+    Examples
+    --------
+    >>> resolve_dictionary(np.array([[3.0], [4.0], [0.0], [0.0]]), 2).ravel().tolist()
+    [0.6, 0.8, 0.0, 0.0]
+    """
+    from nlvision.restoration.sparse import normalize_atoms
+
+    p = patch_size
+    if dictionary is None:
+        if p != 8:
+            raise ValueError(f"the default dictionary is 8x8; pass a dictionary for patch_size={p}")
+        D = default_dictionary()
+    else:
+        D = _validate(dictionary, "argument 'dictionary'")
+    if D.shape[0] != p * p:
+        raise ValueError(f"dictionary has {D.shape[0]} rows; patch_size={p} needs {p * p}")
+    return normalize_atoms(D)

@@ -214,8 +214,6 @@ def inpaint(
     >>> bool(np.abs(out - y).max() < 0.05)
     True
     """
-    from nlvision.restoration.sparse import normalize_atoms
-
     cfg = InpaintConfig(**vars(config)) if config is not None else InpaintConfig()
     if config is not None and not isinstance(config, InpaintConfig):
         raise TypeError(f"config must be an InpaintConfig, got {type(config).__name__}")
@@ -247,19 +245,9 @@ def inpaint(
     p = cfg.patch_size
     if hw[0] < p or hw[1] < p:
         raise ValueError(f"image of size {hw} is smaller than patch_size={p}")
-    if dictionary is None:
-        if p != 8:
-            raise ValueError(f"the default dictionary is 8x8; pass a dictionary for patch_size={p}")
-        from nlvision.restoration.dictionary import default_dictionary
+    from nlvision.restoration.dictionary import resolve_dictionary
 
-        D = default_dictionary()
-    else:
-        from nlvision.restoration.dictionary import _validate
-
-        D = _validate(dictionary, "argument 'dictionary'")
-    if D.shape[0] != p * p:
-        raise ValueError(f"dictionary has {D.shape[0]} rows; patch_size={p} needs {p * p}")
-    D = normalize_atoms(D)
+    D = resolve_dictionary(dictionary, p)
     if cfg.add_dc_atom:
         D = np.concatenate([np.full((p * p, 1), 1.0 / p), D], axis=1)
     z = np.where(missing[..., None] if img.ndim == 3 else missing, 0.0, img)

@@ -154,7 +154,6 @@ def denoise_ksvd(
     True
     """
     from nlvision.imageio import validate_image
-    from nlvision.restoration.sparse import normalize_atoms
 
     cfg = config if config is not None else KSVDDenoiseConfig()
     if not isinstance(cfg, KSVDDenoiseConfig):
@@ -187,19 +186,9 @@ def denoise_ksvd(
         raise TypeError(f"sigma must be a number, got {sigma!r}")
     if not np.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be finite and > 0, got {sigma}")
-    if dictionary is None:
-        if p != 8:
-            raise ValueError(f"the default dictionary is 8x8; pass a dictionary for patch_size={p}")
-        from nlvision.restoration.dictionary import default_dictionary
+    from nlvision.restoration.dictionary import resolve_dictionary
 
-        D = default_dictionary()
-    else:
-        from nlvision.restoration.dictionary import _validate
-
-        D = _validate(dictionary, "argument 'dictionary'")
-    if D.shape[0] != p * p:
-        raise ValueError(f"dictionary has {D.shape[0]} rows; patch_size={p} needs {p * p}")
-    D = normalize_atoms(D)
+    D = resolve_dictionary(dictionary, p)
     run_cfg = KSVDDenoiseConfig(**vars(cfg))
     if not adapt:
         run_cfg.adapt_iterations = 0
