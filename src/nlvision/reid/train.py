@@ -229,6 +229,7 @@ def train_reid(
 
     if model_config.num_classes != data.num_classes:
         model_config = NFDConfig(**{**asdict(model_config), "num_classes": data.num_classes})
+    torch.manual_seed(trainer_config.seed)  # the weight initialisation is part of the seeded run
     model = build_reid_model(model_config, weights)
     module = ReIDModule(model, train_config)
     loader = make_train_loader(data.train, (model_config.height, model_config.width_px), train_config)
