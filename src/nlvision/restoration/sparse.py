@@ -281,7 +281,7 @@ def omp_codes(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 1024,
+    chunk_size: int = 256,
 ) -> SparseCodes:
     """Batched OMP returning compact codes (see :func:`omp` for the parameters).
 
@@ -319,7 +319,7 @@ def omp(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 1024,
+    chunk_size: int = 256,
 ) -> np.ndarray:
     """Orthogonal Matching Pursuit of many signals at once (Batch-OMP).
 
@@ -341,7 +341,7 @@ def omp(
         Squared residual norm at which a signal stops (per signal allowed; e.g.
         ``n·(1.15σ)²`` for denoising). Signals already within ``tol`` get no atom.
         With both ``tol`` and ``n_nonzero`` a signal stops at whichever comes first.
-    chunk_size : int, default 1024
+    chunk_size : int, default 256
         Signals processed together (bounds memory).
 
     Returns
@@ -387,7 +387,7 @@ def omp_masked_codes(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 1024,
+    chunk_size: int = 256,
 ) -> SparseCodes:
     """Masked batched OMP returning compact codes (see :func:`omp_masked`).
 
@@ -437,7 +437,7 @@ def omp_masked(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 1024,
+    chunk_size: int = 256,
 ) -> np.ndarray:
     """OMP of partially observed signals against their masked dictionaries ``P_i D``.
 
@@ -458,7 +458,7 @@ def omp_masked(
     n_nonzero, tol : optional
         Stopping rules as in :func:`omp`; ``tol`` is the squared residual norm on the observed
         entries, per signal allowed (e.g. ``δ_i²``).
-    chunk_size : int, default 1024
+    chunk_size : int, default 256
         Signals processed together.
 
     Returns
