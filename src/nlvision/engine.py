@@ -28,6 +28,10 @@ import torch
 
 from nlvision.atomic import write_json_atomic
 
+# Lightning 2.6 calls a torch.utils._pytree API that torch 2.13 deprecates, once per batch;
+# the message is about Lightning's internals, not about anything a user can change.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
 
 @dataclass
 class TrainerConfig:
@@ -99,6 +103,10 @@ def make_trainer(config: TrainerConfig, out_dir: str | os.PathLike, *, monitor: 
     from pytorch_lightning.loggers import CSVLogger
 
     out = Path(out_dir)
+    if not config.progress:  # quiet runs (demo, tests, benchmarks): no GPU/TPU banners and tips
+        import logging
+
+        logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     # ``last.ckpt`` is rewritten after every epoch. (Lightning >= 2.5 writes ``save_last`` only when a
     # top-k checkpoint was saved in the same step, so ``save_top_k=0, save_last=True`` would leave no
     # checkpoint before the end of training and a crash would lose the whole run.)
