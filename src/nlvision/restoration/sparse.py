@@ -294,23 +294,7 @@ def omp_codes(
     """
     D = _check_dictionary(D)
     X2, _ = _check_signals(X, D.shape[0])
-    n_feat, K = D.shape
-    default_k = max(1, int(round(0.1 * n_feat)))  # scikit-learn's default: 10 % of features
-    k_max, tol_arr = _check_stopping(n_nonzero, tol, K, X2.shape[0], default_k)
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    k_max = min(k_max, n_feat) if tol_arr is not None and n_nonzero is None else k_max
-    G = D.T @ D
-    Dt = np.ascontiguousarray(D.T)
-    N = X2.shape[0]
-    idx = np.full((N, k_max), -1, dtype=np.int64)
-    val = np.zeros((N, k_max))
-    for s in range(0, N, chunk_size):
-        Xc = X2[s : s + chunk_size]
-        t = tol_arr[s : s + chunk_size] if tol_arr is not None else None
-        idx[s : s + chunk_size], val[s : s + chunk_size] = _omp_chunk(D, Dt, G, Xc, None, k_max, t)
-    used = int((idx >= 0).sum(axis=1).max()) if N else 0
-    return SparseCodes(idx[:, : max(used, 1)].copy(), val[:, : max(used, 1)].copy(), K)
+    return _omp_batched(D, X2, None, n_nonzero, tol, chunk_size)
 
 
 def omp(
@@ -409,23 +393,30 @@ def omp_masked_codes(
         if not np.issubdtype(M.dtype, np.number) or not np.all(np.isin(M, (0, 1))):
             raise ValueError("mask must be boolean (True = observed) or contain only 0/1")
         M = M.astype(bool)
+    return _omp_batched(D, X2, M, n_nonzero, tol, chunk_size)
+
+
+def _omp_batched(
+    D: np.ndarray, X2: np.ndarray, M: np.ndarray | None, n_nonzero: int | None, tol, chunk_size: int
+) -> SparseCodes:
+    """Run :func:`_omp_chunk` over chunks of validated signals (``M``: observed-pixel mask or None)."""
     n_feat, K = D.shape
-    default_k = max(1, int(round(0.1 * n_feat)))
+    default_k = max(1, int(round(0.1 * n_feat)))  # scikit-learn's default: 10 % of features
     k_max, tol_arr = _check_stopping(n_nonzero, tol, K, X2.shape[0], default_k)
     if tol_arr is not None and n_nonzero is None:
         k_max = min(k_max, n_feat)
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    Mf = M.astype(np.float64)
+    G = D.T @ D if M is None else None
+    Mf = M.astype(np.float64) if M is not None else None
     Dt = np.ascontiguousarray(D.T)
     N = X2.shape[0]
     idx = np.full((N, k_max), -1, dtype=np.int64)
     val = np.zeros((N, k_max))
     for s in range(0, N, chunk_size):
         t = tol_arr[s : s + chunk_size] if tol_arr is not None else None
-        idx[s : s + chunk_size], val[s : s + chunk_size] = _omp_chunk(
-            D, Dt, None, X2[s : s + chunk_size], Mf[s : s + chunk_size], k_max, t
-        )
+        m = Mf[s : s + chunk_size] if Mf is not None else None
+        idx[s : s + chunk_size], val[s : s + chunk_size] = _omp_chunk(D, Dt, G, X2[s : s + chunk_size], m, k_max, t)
     used = int((idx >= 0).sum(axis=1).max()) if N else 0
     return SparseCodes(idx[:, : max(used, 1)].copy(), val[:, : max(used, 1)].copy(), K)
 
