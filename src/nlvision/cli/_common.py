@@ -71,3 +71,25 @@ def run_batch(
             failed.append((item, message))
             tqdm.write(f"error: {item}: {message}", file=sys.stderr)
     return done, failed
+
+
+# Options of the Lightning trainer, shared by every `train` command (classify, reid, pose).
+DEVICES = typer.Option("auto", "--devices", help="auto, a count or a list (0,1).")
+ACCELERATOR = typer.Option("auto", "--accelerator", help="auto | cpu | gpu")
+STRATEGY = typer.Option("auto", "--strategy", help="auto | ddp (multi-GPU / multi-node)")
+NUM_NODES = typer.Option(1, "--num-nodes", min=1, help="Nodes for DDP.")
+PRECISION = typer.Option("auto", "--precision", help="auto (bf16-mixed on GPU, fp32 on CPU) | 32-true | 16-mixed | ...")
+LIMIT_BATCHES = typer.Option(1.0, "--limit-batches", help="Fraction (<= 1) or number of training batches per epoch.")
+PROGRESS = typer.Option(True, "--progress/--no-progress")
+
+
+def trainer_config(
+    *, devices: str, accelerator: str, strategy: str, num_nodes: int, precision: str, seed: int,
+    limit_batches: float = 1.0, progress: bool = True, **kwargs: Any,
+):
+    """Build :class:`nlvision.engine.TrainerConfig` from the shared trainer options."""
+    from nlvision.engine import TrainerConfig
+
+    limit = int(limit_batches) if limit_batches > 1 else limit_batches
+    return TrainerConfig(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,
+                         seed=seed, progress=progress, limit_train_batches=limit, **kwargs)

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from nlvision.cli._common import ACCELERATOR, DEVICES, LIMIT_BATCHES, NUM_NODES, PRECISION, PROGRESS, STRATEGY, trainer_config
+
 
 def _run_data_spec(checkpoint: Path) -> str | None:
     """The ``--data`` a run was trained on, from the run folder's config.json."""
@@ -43,15 +45,15 @@ def register(app: typer.Typer) -> None:
         image_size: int = typer.Option(32, "--image-size", min=8, help="Input side before upsampling (digits, folder)."),
         upsample_steps: int = typer.Option(3, "--upsample-steps", min=0, max=5, help="x2 nearest upsamplings (seed: 3, 32->256)."),
         width: int = typer.Option(64, "--width", min=1, help="Backbone stem width (64 = standard ResNet)."),
-        devices: str = typer.Option("auto", "--devices", help="auto, a count or a list (0,1)."),
-        accelerator: str = typer.Option("auto", "--accelerator", help="auto | cpu | gpu"),
-        strategy: str = typer.Option("auto", "--strategy", help="auto | ddp"),
-        num_nodes: int = typer.Option(1, "--num-nodes", min=1),
-        precision: str = typer.Option("auto", "--precision", help="auto (bf16-mixed on GPU) | 32-true | 16-mixed | ..."),
-        limit_batches: float = typer.Option(1.0, "--limit-batches", help="Fraction or number of training batches per epoch."),
+        devices: str = DEVICES,
+        accelerator: str = ACCELERATOR,
+        strategy: str = STRATEGY,
+        num_nodes: int = NUM_NODES,
+        precision: str = PRECISION,
+        limit_batches: float = LIMIT_BATCHES,
         seed: int = typer.Option(0, "--seed"),
         resume: bool = typer.Option(False, "--resume", help="Continue OUT/checkpoints/last.ckpt."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
+        progress: bool = PROGRESS,
         out: Path = typer.Option(Path("runs/classify"), "--out", "-o", help="Run folder."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> int:
@@ -60,7 +62,6 @@ def register(app: typer.Typer) -> None:
         from nlvision.classify.data import AugmentConfig, load_data
         from nlvision.classify.model import ClassifierConfig
         from nlvision.classify.train import TrainConfig, train_classifier
-        from nlvision.engine import TrainerConfig
 
         mc = ClassifierConfig(backbone=backbone, image_size=image_size, upsample_steps=upsample_steps, width=width,
                               freeze_backbone=freeze_backbone)
@@ -74,9 +75,8 @@ def register(app: typer.Typer) -> None:
         if freeze_backbone and weights is None:
             typer.echo("warning: the backbone is frozen at its random initialisation; pass --weights PATH "
                        "(e.g. ImageNet weights) or --finetune (docs/classify.md has a CPU recipe for digits from scratch)", err=True)
-        trainer = TrainerConfig(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
-                                precision=precision, seed=seed, progress=progress,
-                                limit_train_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
+        trainer = trainer_config(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
+                                 precision=precision, seed=seed, progress=progress, limit_batches=limit_batches)
         result = train_classifier(dataset, out, model_config=mc, train_config=tc, trainer_config=trainer, weights=weights, resume=resume)
         summary = {k: result[k] for k in ("accuracy", "per_class_accuracy", "n", "train_seconds", "epochs", "backbone", "data",
                                           "trainable_parameters", "out")}

@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from nlvision.cli._common import ACCELERATOR, DEVICES, LIMIT_BATCHES, NUM_NODES, PRECISION, PROGRESS, STRATEGY, trainer_config
+
 
 def _run_folder(checkpoint: Path) -> Path:
     return checkpoint if checkpoint.is_dir() else checkpoint.parent
@@ -62,21 +64,20 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", min=0, help="DataLoader worker processes."),
         flip_test: bool = typer.Option(False, "--flip-test/--no-flip-test", help="Flip test in the final evaluation."),
         init: Optional[Path] = typer.Option(None, "--init", help="Start from this pose checkpoint (same configuration)."),
-        devices: str = typer.Option("auto", "--devices", help="auto, a count or a list (0,1)."),
-        accelerator: str = typer.Option("auto", "--accelerator", help="auto | cpu | gpu"),
-        strategy: str = typer.Option("auto", "--strategy", help="auto | ddp"),
-        num_nodes: int = typer.Option(1, "--num-nodes", min=1),
-        precision: str = typer.Option("auto", "--precision", help="auto (bf16-mixed on GPU) | 32-true | ..."),
-        limit_batches: float = typer.Option(1.0, "--limit-batches", help="Fraction or number of training batches per epoch."),
+        devices: str = DEVICES,
+        accelerator: str = ACCELERATOR,
+        strategy: str = STRATEGY,
+        num_nodes: int = NUM_NODES,
+        precision: str = PRECISION,
+        limit_batches: float = LIMIT_BATCHES,
         seed: int = typer.Option(0, "--seed"),
         resume: bool = typer.Option(False, "--resume", help="Skip finished phases, continue the interrupted one."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
+        progress: bool = PROGRESS,
         out: Path = typer.Option(Path("runs/pose"), "--out", "-o", help="Run folder."),
         as_json: bool = typer.Option(False, "--json"),
     ) -> int:
         """Train with the seed's three-phase schedule (A → B → C) and report PCKh on the validation split."""
         from nlvision.cli._common import emit
-        from nlvision.engine import TrainerConfig
         from nlvision.pose.train import PoseTrainConfig, train_pose
 
         if init is not None and not init.exists():
@@ -88,8 +89,8 @@ def register(app: typer.Typer) -> None:
             epoch_scale=epoch_scale, batch_size=batch_size, n_train=n_train, n_valid=n_valid, workers=workers, flip_test=flip_test,
             seed=seed, init=str(_model_file(init)) if init is not None else None,
         ).validate()
-        trainer = TrainerConfig(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,
-                                seed=seed, progress=progress, limit_train_batches=int(limit_batches) if limit_batches > 1 else limit_batches)
+        trainer = trainer_config(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,
+                                 seed=seed, progress=progress, limit_batches=limit_batches)
         result = train_pose(cfg, trainer, out, resume=resume)
         label = " (SYNTHETIC data)" if result["synthetic"] else ""
         phases = ", ".join(f"{p['phase']}: {p['epochs']} ep" for p in result["phases"])

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from nlvision.cli._common import emit
+from nlvision.cli._common import ACCELERATOR, DEVICES, NUM_NODES, PRECISION, STRATEGY, emit, trainer_config
 
 app = typer.Typer(help="Person re-identification with the NFD defense, under a mis-ranking attack.", no_args_is_help=True)
 
@@ -42,18 +42,17 @@ def train(
     k: int = typer.Option(4, help="Images per identity."),
     margin: float = typer.Option(0.3, help="Triplet margin (eq. 11)."),
     epsilon_ls: float = typer.Option(0.1, "--label-smoothing", help="Label smoothing epsilon (eq. 14)."),
-    accelerator: str = typer.Option("auto", help="auto | cpu | gpu."),
-    devices: str = typer.Option("auto", help="auto, a count or a list (0,1)."),
-    strategy: str = typer.Option("auto", help="auto | ddp."),
-    num_nodes: int = typer.Option(1, help="Nodes for DDP."),
-    precision: str = typer.Option("auto", help="auto (bf16-mixed on GPU) or a Lightning precision."),
+    accelerator: str = ACCELERATOR,
+    devices: str = DEVICES,
+    strategy: str = STRATEGY,
+    num_nodes: int = NUM_NODES,
+    precision: str = PRECISION,
     workers: int = typer.Option(0, help="DataLoader workers."),
     seed: int = typer.Option(0, help="Seed."),
     resume: bool = typer.Option(False, help="Resume from OUT/checkpoints/last.ckpt."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Train an NFD re-identification model (BoT recipe: triplet + label-smoothed CE)."""
-    from nlvision.engine import TrainerConfig
     from nlvision.reid.data import load_reid_data
     from nlvision.reid.evaluate import evaluate_features
     from nlvision.reid.model import NFDConfig
@@ -69,8 +68,8 @@ def train(
     mcfg = NFDConfig(num_classes=2, backbone=backbone, width=width, height=height, width_px=width_px, nfd=nfd,
                      augment=aug, seed=seed)
     mcfg.validate()
-    trainer = TrainerConfig(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
-                            precision=precision, seed=seed)
+    trainer = trainer_config(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
+                             precision=precision, seed=seed)
     ds = load_reid_data(data)
     if ds.num_classes < p:
         raise ValueError(f"--p: {p} identities per batch but the training split has {ds.num_classes}")
