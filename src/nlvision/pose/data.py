@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
-from scipy import ndimage
 
 from nlvision.datasets.synthetic_figures import MPII_FLIP_PAIRS, MPII_JOINTS
 
@@ -290,17 +289,26 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def crop_image(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
-    """Warp ``image`` (H, W, C) into an ``out_size`` crop with ``matrix`` (crop → source), bilinear, zero padding."""
+    """Warp ``image`` (H, W, C) into an ``out_size`` crop with ``matrix`` (crop → source), bilinear, zero padding.
+
+    OpenCV's ``warpAffine`` (inverse map; sub-pixel positions quantised to 1/32 pixel): about
+    ten times faster than ``scipy.ndimage.affine_transform`` per crop, which matters because
+    crops are made on the fly in the training loop.
+    """
+    import cv2
+
     if image.ndim != 3:
         raise ValueError(f"image: expected (H, W, C), got shape {image.shape}")
-    # ndimage works in (row, col) order: swap x/y of the matrix.
-    swap = np.array([[0, 1, 0], [1, 0, 0], [0, 0, 1]], dtype=np.float64)
-    m = swap @ matrix @ swap
+    src = np.ascontiguousarray(image, dtype=np.float32)
     out = np.empty((out_size, out_size, image.shape[2]), dtype=np.float32)
-    for ch in range(image.shape[2]):
-        ndimage.affine_transform(
-            image[..., ch], m[:2, :2], offset=m[:2, 2], output_shape=(out_size, out_size), output=out[..., ch], order=1, mode="constant", cval=0.0
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    # OpenCV handles at most 4 channels per call; warp in groups of ≤ 4.
+    for lo in range(0, image.shape[2], 4):
+        part = cv2.warpAffine(
+            src[..., lo : lo + 4], np.asarray(matrix, dtype=np.float64)[:2], (out_size, out_size),
+            flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
         )
+        out[..., lo : lo + 4] = part.reshape(out_size, out_size, -1)
     return out
 
 
