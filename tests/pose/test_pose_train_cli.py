@@ -28,6 +28,10 @@ def test_phase_schedule_is_the_seeds():
         phase_schedule("D")
     with pytest.raises(ValueError, match="epoch_scale"):
         phase_schedule("A", 0)
+    fast = phase_schedule("A", 0.05, lr_scale=4.0)
+    assert (fast.epochs, fast.lr, fast.milestones) == (10, 2e-3, (6, 8))
+    with pytest.raises(ValueError, match="lr_scale"):
+        phase_schedule("A", 1.0, lr_scale=-1.0)
 
 
 def test_stage_loss_is_mse_summed_over_stages():
@@ -170,6 +174,8 @@ def test_cli_bad_inputs(tiny_run, tmp_path, capsys):
     assert "missing key" in capsys.readouterr().err
     assert main(["pose", "train", "--phase", "D", "--out", str(tmp_path / "r")]) == 2
     assert "--phase" in capsys.readouterr().err
+    assert main(["pose", "train", "--lr-scale", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "lr_scale" in capsys.readouterr().err
     assert main(["pose", "train", "--data", f"mpii:{tmp_path / 'nowhere'}", "--out", str(tmp_path / "r")]) == 2
     assert "no such folder" in capsys.readouterr().err
     assert main(["pose", "predict", str(tiny_run), str(broken), "--center", "1"]) == 2

@@ -58,6 +58,7 @@ def register(app: typer.Typer) -> None:
         attention: bool = typer.Option(True, "--attention/--no-attention", help="ACNN masks or the plain stacked hourglass."),
         phase: str = typer.Option("all", "--phase", help="A (heatmaps, masks = 1) | B (masks only) | C (joint) | all."),
         epoch_scale: float = typer.Option(1.0, "--epoch-scale", help="Multiplies the seed's 200/200/100 epochs and milestones."),
+        lr_scale: float = typer.Option(1.0, "--lr-scale", help="Multiplies the seed's learning rates 5e-4 / 2.5e-4 / 2.5e-4."),
         batch_size: int = typer.Option(12, "--batch-size", min=1, help="Seed: 12."),
         n_train: Optional[int] = typer.Option(None, "--n-train", help="Synthetic training set size (2000) or a cap on MPII people."),
         n_valid: Optional[int] = typer.Option(None, "--n-valid", help="Synthetic validation set size (300) or a cap."),
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
             raise ValueError(f"--resume: {out} holds no pose run (no pose_run.json)")
         cfg = PoseTrainConfig(
             data=data, num_stacks=stacks, channels=channels, input_size=input_size, attention=attention, phase=phase.upper() if phase.lower() != "all" else "all",
-            epoch_scale=epoch_scale, batch_size=batch_size, n_train=n_train, n_valid=n_valid, workers=workers, flip_test=flip_test,
+            epoch_scale=epoch_scale, lr_scale=lr_scale, batch_size=batch_size, n_train=n_train, n_valid=n_valid, workers=workers, flip_test=flip_test,
             seed=seed, init=str(_model_file(init)) if init is not None else None,
         ).validate()
         trainer = trainer_config(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,

@@ -9,8 +9,8 @@ import numpy as np
 
 #: Settings of the quick (``make demo``) and full runs. Quick fits the 90 s budget on a
 #: loaded 2-core CPU; both are far shorter than the seed's 500 epochs.
-QUICK = dict(num_stacks=2, channels=32, input_size=64, epoch_scale=0.005, batch_size=12, n_train=240, n_valid=60)
-FULL = dict(num_stacks=2, channels=64, input_size=128, epoch_scale=0.02, batch_size=12, n_train=1000, n_valid=200)
+QUICK = dict(num_stacks=2, channels=32, input_size=64, epoch_scale=0.005, lr_scale=4.0, batch_size=12, n_train=240, n_valid=60)
+FULL = dict(num_stacks=2, channels=64, input_size=128, epoch_scale=0.02, lr_scale=4.0, batch_size=12, n_train=1000, n_valid=200)
 
 
 def build(out_dir: Path, quick: bool):
