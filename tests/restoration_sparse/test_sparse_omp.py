@@ -89,6 +89,63 @@ def test_masked_ignores_values_at_missing_entries():
     np.testing.assert_allclose(omp_masked(D, X, mask, 4), omp_masked(D, X2, mask, 4))
 
 
+
+def test_more_than_eight_atoms_grows_storage_and_matches_sklearn():
+    # k > 8 exercises the growth of the per-signal storage; chunk_size=16 several chunks
+    D, X = _problem(n=32, k=80, m=40, seed=8)
+    ref = orthogonal_mp_gram(D.T @ D, D.T @ X.T, n_nonzero_coefs=20).T
+    ours = omp(D, X, n_nonzero=20, chunk_size=16)
+    np.testing.assert_array_equal(ours != 0, ref != 0)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+    full = np.ones_like(X, dtype=bool)
+    np.testing.assert_allclose(omp_masked(D, X, full, n_nonzero=20, chunk_size=16), ours, atol=1e-10)
+
+
+def test_tol_and_n_nonzero_stop_at_whichever_comes_first():
+    # OMP is greedy, so the (tol, k) run is the tol run truncated to its first k atoms
+    D, X = _problem(seed=9, m=60)
+    tol = np.random.default_rng(2).uniform(1.0, 15.0, X.shape[0])
+    ours = omp(D, X, n_nonzero=5, tol=tol, chunk_size=16)
+    G = D.T @ D
+    for i in range(X.shape[0]):
+        by_tol = orthogonal_mp_gram(G, D.T @ X[i], tol=tol[i], norms_squared=np.array([X[i] @ X[i]]))
+        ref = by_tol if np.count_nonzero(by_tol) <= 5 else orthogonal_mp_gram(G, D.T @ X[i], n_nonzero_coefs=5)
+        np.testing.assert_array_equal(ours[i] != 0, ref != 0)
+        np.testing.assert_allclose(ours[i], ref, atol=1e-10)
+
+
+def test_dependent_atoms_stop_prematurely_like_sklearn():
+    # duplicated atoms and more requested atoms than features: textbook OMP stops early
+    rng = np.random.default_rng(10)
+    D0 = rng.standard_normal((6, 9))
+    D0 /= np.linalg.norm(D0, axis=0)
+    D = np.concatenate([D0, D0[:, :4]], axis=1)
+    X = rng.standard_normal((25, 6))
+    X[3] = 0.0  # nothing to explain: no atom
+    X[4] = 2.0 * D[:, 2]  # exactly one atom
+    with pytest.warns(RuntimeWarning):
+        ref = orthogonal_mp_gram(D.T @ D, D.T @ X.T, n_nonzero_coefs=9).T
+    ours = omp(D, X, n_nonzero=9, chunk_size=8)
+    np.testing.assert_array_equal(ours != 0, ref != 0)
+    np.testing.assert_allclose(ours, ref, atol=1e-8)
+    assert not ours[3].any() and np.count_nonzero(ours[4]) == 1
+    full = np.ones_like(X, dtype=bool)
+    np.testing.assert_allclose(omp_masked(D, X, full, n_nonzero=9, chunk_size=8), ours, atol=1e-8)
+
+
+def test_masked_per_signal_tol_matches_sklearn_on_normalised_masked_dictionary():
+    D, X = _problem(n=36, k=60, m=40, seed=11)
+    rng = np.random.default_rng(12)
+    mask = rng.random(X.shape) > 0.4
+    tol = rng.uniform(1.0, 10.0, X.shape[0])
+    ours = omp_masked(D, X, mask, tol=tol, chunk_size=16)
+    for i in range(X.shape[0]):
+        Dm = D[mask[i]]
+        nrm = np.linalg.norm(Dm, axis=0)
+        ref = orthogonal_mp(Dm / nrm, X[i][mask[i]], tol=tol[i]) / nrm
+        np.testing.assert_array_equal(ours[i] != 0, ref != 0)
+        np.testing.assert_allclose(ours[i], ref, atol=1e-9)
+
 @pytest.mark.parametrize(
     "kwargs, exc, match",
     [

@@ -419,6 +419,7 @@ def train_pose(
             load_weights(model, state)
             done_phases.append({"phase": phase, "epochs": sched.epochs, "skipped": True})
             continue
+        model.train()  # Lightning warns when a fit starts with modules in eval mode
         module = PoseModule(model, phase, sched, flip_test=False)
         share = sched.epochs / total_epochs
         if cpu_budget_s is not None:

@@ -152,6 +152,13 @@ def _check_stopping(n_nonzero: object, tol: object, n_atoms: int, n_signals: int
 # --------------------------------------------------------------------------------------------
 
 
+def _grow(a: np.ndarray, new: tuple[int, ...]) -> np.ndarray:
+    """``a`` zero-padded to shape ``new`` (per-signal storage growth)."""
+    out = np.zeros(new, dtype=a.dtype)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
 def _omp_chunk(
     D: np.ndarray,
     Dt: np.ndarray,
@@ -163,116 +170,142 @@ def _omp_chunk(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch-OMP on one chunk of signals (plain when ``M`` is None, masked otherwise).
 
-    All signals advance together; the inverse Cholesky factor ``L⁻¹`` of the selected atoms'
-    Gram matrix is grown by one row per iteration (no triangular solves). Signals that meet
-    their stopping rule are stored and marked inactive; the working arrays are compacted when a
-    quarter of them is inactive. Returns ``(indices, values)`` of shape (B, k_max).
+    All signals advance together. Per signal, with ``I`` the selected atoms and ``γ`` their
+    least-squares coefficients, the correlations of the residual with every atom are
+    ``α = Dᵀs - G_{:,I} γ`` (Rubinstein, Zibulevsky & Elad 2008, Batch-OMP): ``W`` holds
+    ``Dᵀs`` and the Gram rows ``G[λ]`` of the selected atoms (one gathered row per iteration),
+    so ``α = [1, -γ] @ W`` is one batched product of ``(j+2)·K`` work per signal instead of a
+    residual product of ``n·K``. The inverse ``L⁻¹`` of the Cholesky factor of ``G_II`` grows
+    by one row per iteration (``w = L⁻¹ G[I, λ]``, ``L_jj = sqrt(G[λ, λ] - |w|²)``), and so
+    does ``γ = L⁻ᵀ c``, with ``c_j = α[λ] / L_jj``: no triangular solve. The masked variant
+    uses each signal's own Gram rows ``Dᵀ P_i d_λ`` (one GEMM per iteration) and selects
+    with the correlations divided by ``||P_i d_k||``.
+
+    Signals that meet their stopping rule are stored and marked inactive; the working arrays
+    are compacted when a quarter of them is inactive. Returns ``(indices, values)`` of shape
+    (B, k_max).
     """
     B = X.shape[0]
+    K = D.shape[1]
     out_idx = np.full((B, k_max), -1, dtype=np.int64)
     out_val = np.zeros((B, k_max))
     masked = M is not None
     Xw = X * M if masked else X
-    n2 = np.einsum("ij,ij->i", Xw, Xw)
-    live = np.arange(B) if tol is None else np.flatnonzero(n2 > tol)
-    if live.size == 0:
-        return out_idx, out_val
-    Xw = Xw[live]
-    Mk = M[live] if masked else None
-    err = n2[live]
-    tl = tol[live] if tol is not None else None
-    a0 = Xw @ D  # (b, K) correlations of the (masked) signals with every atom
+    live = np.arange(B)
+    err = tl = None
+    if tol is not None:  # squared residual norms, tracked only for the tol rule
+        err = np.einsum("ij,ij->i", Xw, Xw)
+        live = np.flatnonzero(err > tol)
+        if live.size == 0:
+            return out_idx, out_val
+        err, tl = err[live], tol[live]
+        if live.size < B:
+            Xw = Xw[live]
+            M = M[live] if masked else None
+    b = live.size
+    cap = min(k_max, 8)
+    W = np.empty((cap + 1, b, K))  # [Dᵀs, G[sel_0], G[sel_1], ...] (masked: Dᵀ P_i s, Dᵀ P_i d)
+    np.matmul(Xw, D, out=W[0])
     if masked:
-        base_norm2 = Mk @ (D * D)  # ||P_i d_k||², the masked atom norms
-        inv_norm = np.zeros_like(base_norm2)
-        np.divide(1.0, np.sqrt(base_norm2), out=inv_norm, where=base_norm2 > _EPS)
+        norm2 = M @ (D * D)  # ||P_i d_k||² = diagonal of the masked Gram matrix
+        inv_norm = np.zeros_like(norm2)
+        np.divide(1.0, np.sqrt(norm2), out=inv_norm, where=norm2 > _EPS)
     else:
         diag = np.diag(G).copy()
-    alpha = a0
-    n_feat = D.shape[0]
-    cap = min(k_max, 8)
-    b = live.size
+    alpha3 = W[0, :, None].copy()  # (b, 1, K): correlations of the residual with every atom
+    alpha = alpha3[:, 0]
+    score = np.empty_like(alpha)
+    cw = np.zeros((b, 1, cap + 1))  # [1, -γ]
+    cw[:, 0, 0] = 1.0
+    chosen = np.zeros((b, K), dtype=bool)
     sel = np.zeros((b, cap), dtype=np.int64)
-    A = np.zeros((b, cap, n_feat))  # selected (masked) atoms, contiguous
-    Minv = np.zeros((b, cap, cap))  # L^-1
-    c = np.zeros((b, cap))  # L^-1 D_I^T s
-    gamma = np.zeros((b, 0))
+    Linv = np.zeros((b, cap, cap))  # L⁻¹, lower triangular
+    flat = np.arange(b) * K  # flat index of row i's first entry in (b, K) arrays
     active = np.ones(b, dtype=bool)
+
+    def store(which: np.ndarray, n: int) -> None:
+        if n > 0:
+            out_idx[live[which], :n] = sel[which, :n]
+            out_val[live[which], :n] = -cw[which, 0, 1 : n + 1]
+
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for j in range(k_max):
             if j == cap:  # grow the per-signal storage
-                new = min(2 * cap, k_max)
-                sel = np.pad(sel, ((0, 0), (0, new - cap)))
-                A = np.pad(A, ((0, 0), (0, new - cap), (0, 0)))
-                Minv = np.pad(Minv, ((0, 0), (0, new - cap), (0, new - cap)))
-                c = np.pad(c, ((0, 0), (0, new - cap)))
-                cap = new
-            r = np.arange(b)
-            score = np.abs(alpha) if j == 0 else np.abs(alpha, out=alpha)  # alpha is fresh from the GEMM
+                cap = min(2 * cap, k_max)
+                W, cw = _grow(W, (cap + 1, b, K)), _grow(cw, (b, 1, cap + 1))
+                sel, Linv = _grow(sel, (b, cap)), _grow(Linv, (b, cap, cap))
+            # select the atom most correlated with the residual
+            np.abs(alpha, out=score)
             if masked:
                 score *= inv_norm
             lam = np.argmax(score, axis=1)
-            ok = score[r, lam] ** 2 >= _EPS
-            new_atom = Dt[lam]
-            if masked:
-                new_atom = new_atom * Mk
-                base = base_norm2[r, lam]
-            else:
-                base = diag[lam]
+            at = flat + lam
+            ok = np.take(score, at) ** 2 >= _EPS
+            a_lam = np.take(alpha, at)
+            sel[:, j] = lam
+            # new row of L⁻¹: w = L⁻¹ G[I, λ], d² = G[λ, λ] - |w|²
+            base = np.take(norm2, at) if masked else np.take(diag, lam)
             if j == 0:
                 d2 = base
             else:
-                if masked:
-                    g = np.einsum("bjn,bn->bj", A[:, :j], new_atom)
-                else:
-                    g = G[sel[:, :j], lam[:, None]]
-                w = np.einsum("bij,bj->bi", Minv[:, :j, :j], g)
+                ok &= ~np.take(chosen, at)  # an atom selected twice: stop, as textbook OMP
+                g = np.take(W[1 : j + 1].reshape(j, -1), at, axis=1)  # G[sel_i, λ], i < j: (j, b)
+                w = np.matmul(Linv[:, :j, :j], g.T[:, :, None])[:, :, 0]
                 d2 = base - np.einsum("bi,bi->b", w, w)
-                ok &= (d2 > _EPS * np.maximum(base, 1.0)) & ~np.any(sel[:, :j] == lam[:, None], axis=1)
-            bad = active & ~ok
-            if bad.any():  # premature stop (dependent atoms / nothing left to explain)
-                if j > 0:
-                    out_idx[live[bad], :j] = sel[bad, :j]
-                    out_val[live[bad], :j] = gamma[bad]
-                active &= ~bad
-            d = np.sqrt(np.where(ok, d2, 1.0))
-            sel[:, j] = lam
-            A[:, j] = new_atom
-            if j == 0:
-                Minv[:, 0, 0] = 1.0 / d
-                c[:, 0] = a0[r, lam] / d
-            else:
-                Minv[:, j, :j] = -np.einsum("bi,bij->bj", w, Minv[:, :j, :j]) / d[:, None]
-                Minv[:, j, j] = 1.0 / d
-                c[:, j] = (a0[r, lam] - np.einsum("bi,bi->b", w, c[:, :j])) / d
-            n_act = j + 1
-            gamma = np.einsum("bi,bij->bj", c[:, :n_act], Minv[:, :n_act, :n_act])
-            err = err - c[:, j] ** 2
-            done = active if n_act == k_max else (active & (err <= tl) if tl is not None else None)
-            if done is not None and done.any():
-                out_idx[live[done], :n_act] = sel[done, :n_act]
-                out_val[live[done], :n_act] = gamma[done]
-                active &= ~done
-            n_active = int(active.sum())
-            if n_active == 0:
+                ok &= d2 > _EPS * np.maximum(base, 1.0)
+            if k_max > 1:
+                np.put(chosen, at, True)
+            changed = False
+            if not ok.all():  # premature stop (dependent atoms / nothing left to explain)
+                bad = active & ~ok
+                if bad.any():
+                    store(bad, j)
+                    active &= ok
+                    changed = True
+                d2 = np.where(ok, d2, 1.0)
+            inv_d = 1.0 / np.sqrt(d2)
+            Linv[:, j, j] = inv_d
+            if j > 0:
+                # L⁻¹[j, :j] = -wᵀ L⁻¹[:j, :j] / L_jj
+                np.multiply(np.matmul(w[:, None, :], Linv[:, :j, :j])[:, 0], -inv_d[:, None], out=Linv[:, j, :j])
+            c_j = a_lam * inv_d  # = <new orthonormal direction, residual>
+            n = j + 1
+            cw[:, 0, 1 : n + 1] -= c_j[:, None] * Linv[:, j, :n]  # γ += c_j L⁻¹[j]
+            if n == k_max:
+                store(active, n)
                 break
-            if n_active < 0.75 * b:  # compact the working set
-                keep = active
-                live, Xw, err, a0, sel, A, Minv, c, gamma = (
-                    live[keep], Xw[keep], err[keep], a0[keep], sel[keep], A[keep], Minv[keep],
-                    c[keep], gamma[keep],
-                )
-                if masked:
-                    Mk, base_norm2, inv_norm = Mk[keep], base_norm2[keep], inv_norm[keep]
-                if tl is not None:
-                    tl = tl[keep]
-                b = live.size
-                active = np.ones(b, dtype=bool)
-            # correlations of the residual s - D_I gamma with every atom: one GEMM
-            resid = Xw - np.einsum("bj,bjn->bn", gamma, A[:, :n_act])
-            alpha = resid @ D
+            if masked:  # the signal's own Gram row Dᵀ P_i d_λ
+                np.matmul(Dt[lam] * M, D, out=W[n])
+            else:  # G[λ] (mode="clip": an unbuffered gather, λ is always in range)
+                np.take(G, lam, axis=0, out=W[n], mode="clip")
+            if tl is not None:
+                err -= c_j * c_j
+                done = active & (err <= tl)
+                if done.any():
+                    store(done, n)
+                    active &= ~done
+                    changed = True
+            if changed:
+                n_active = int(active.sum())
+                if n_active == 0:
+                    break
+                if n_active < 0.75 * b:  # compact the working set
+                    live, W, cw, alpha3, chosen, sel, Linv = (
+                        live[active], W[:, active], cw[active], alpha3[active], chosen[active],
+                        sel[active], Linv[active],
+                    )
+                    if masked:
+                        M, norm2, inv_norm = M[active], norm2[active], inv_norm[active]
+                    if tl is not None:
+                        err, tl = err[active], tl[active]
+                    b = live.size
+                    flat = np.arange(b) * K
+                    alpha = alpha3[:, 0]
+                    score = np.empty_like(alpha)
+                    active = np.ones(b, dtype=bool)
+            # α = Dᵀs - G_{:,I} γ: one batched product with the n + 1 rows of W
+            np.matmul(cw[:, :, : n + 1], W[: n + 1].transpose(1, 0, 2), out=alpha3)
     return out_idx, out_val
-
 
 
 def omp_codes(
@@ -281,7 +314,7 @@ def omp_codes(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 256,
+    chunk_size: int = 512,
 ) -> SparseCodes:
     """Batched OMP returning compact codes (see :func:`omp` for the parameters).
 
@@ -303,7 +336,7 @@ def omp(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 256,
+    chunk_size: int = 512,
 ) -> np.ndarray:
     """Orthogonal Matching Pursuit of many signals at once (Batch-OMP).
 
@@ -371,7 +404,7 @@ def omp_masked_codes(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 256,
+    chunk_size: int = 512,
 ) -> SparseCodes:
     """Masked batched OMP returning compact codes (see :func:`omp_masked`).
 
@@ -428,7 +461,7 @@ def omp_masked(
     n_nonzero: int | None = None,
     tol: float | np.ndarray | None = None,
     *,
-    chunk_size: int = 256,
+    chunk_size: int = 512,
 ) -> np.ndarray:
     """OMP of partially observed signals against their masked dictionaries ``P_i D``.
 
