@@ -7,11 +7,13 @@ non-zeros in ``x``; OMP finds ``x`` greedily, K-SVD learns ``D`` from data.
 Implementation notes
 --------------------
 * :func:`omp` is Batch-OMP (Rubinstein, Zibulevsky & Elad 2008): the Gram matrix ``G = DᵀD``
-  and the projections ``Dᵀs`` are computed once, and the Cholesky factor of the selected
-  atoms' Gram matrix is grown one row per iteration. Here all signals of a chunk advance in
-  lock-step, so every step is one vectorised numpy operation over thousands of signals; the
-  inverse Cholesky factor ``L⁻¹`` is kept so that no triangular solve is needed. Signals that
-  meet their stopping rule leave the working set.
+  and the projections ``Dᵀs`` are computed once; the correlations of the residual with every
+  atom are then ``Dᵀs - G_{:,I} γ``, so an iteration costs ``j·K`` per signal (the Gram rows of
+  the ``j`` selected atoms) instead of the ``n·K`` of a residual product, which takes over only
+  for large ``j``. All signals of a chunk advance in lock-step, so every step is one
+  vectorised numpy operation over hundreds of signals; the inverse Cholesky factor ``L⁻¹`` of
+  the selected atoms' Gram matrix and the coefficients grow by one row per iteration, so no
+  triangular solve is needed. Signals that meet their stopping rule leave the working set.
 * :func:`omp_masked` codes each signal against its own masked dictionary ``P_i D`` (only the
   observed entries). Atoms are *selected* with the correlations normalised by the masked atom
   norms ``||P_i d_k||`` and the coefficients are the least-squares fit on the un-normalised
@@ -40,6 +42,10 @@ __all__ = [
 ]
 
 _EPS = np.finfo(np.float64).eps
+# plain OMP updates the correlations from the j + 2 stored rows of W (Dᵀs and the Gram rows of
+# the j + 1 selected atoms) while j + 2 <= _GRAM_UNTIL, then by the residual GEMM (n·K); measured
+# on 64x256 dictionaries: Gram rows are faster up to 8-9 rows (so 8 non-zeros never switch)
+_GRAM_UNTIL = 9
 
 
 @dataclass
@@ -167,26 +173,30 @@ def _omp_chunk(
     M: np.ndarray | None,
     k_max: int,
     tol: np.ndarray | None,
+    gram_until: int = _GRAM_UNTIL,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch-OMP on one chunk of signals (plain when ``M`` is None, masked otherwise).
 
     All signals advance together. Per signal, with ``I`` the selected atoms and ``γ`` their
     least-squares coefficients, the correlations of the residual with every atom are
-    ``α = Dᵀs - G_{:,I} γ`` (Rubinstein, Zibulevsky & Elad 2008, Batch-OMP): ``W`` holds
+    ``α = Dᵀs - G_{:,I} γ`` (Rubinstein, Zibulevsky & Elad 2008, Batch-OMP). ``W`` stacks
     ``Dᵀs`` and the Gram rows ``G[λ]`` of the selected atoms (one gathered row per iteration),
-    so ``α = [1, -γ] @ W`` is one batched product of ``(j+2)·K`` work per signal instead of a
-    residual product of ``n·K``. The inverse ``L⁻¹`` of the Cholesky factor of ``G_II`` grows
-    by one row per iteration (``w = L⁻¹ G[I, λ]``, ``L_jj = sqrt(G[λ, λ] - |w|²)``), and so
-    does ``γ = L⁻ᵀ c``, with ``c_j = α[λ] / L_jj``: no triangular solve. The masked variant
-    uses each signal's own Gram rows ``Dᵀ P_i d_λ`` (one GEMM per iteration) and selects
-    with the correlations divided by ``||P_i d_k||``.
+    so that ``α = [1, -γ] @ W`` is one batched product of ``(j+2)·K`` work per signal at
+    iteration ``j`` (``j + 1`` atoms selected), instead of the ``n·K`` of a residual product
+    ``Dᵀ(s - D_I γ)``. Once ``j + 2`` exceeds ``gram_until`` the residual product is the
+    cheaper one (measured, see ``_GRAM_UNTIL``): ``W`` then stacks ``s`` and the selected
+    atoms ``d_λ`` (signal space), ``r = [1, -γ] @ W`` and ``α = Dᵀ r`` (one GEMM). The masked
+    variant always works in signal space, with the masked signal and atoms ``P_i s``,
+    ``P_i d_λ``, and selects with the correlations divided by ``||P_i d_k||``.
 
-    Signals that meet their stopping rule are stored and marked inactive; the working arrays
-    are compacted when a quarter of them is inactive. Returns ``(indices, values)`` of shape
-    (B, k_max).
+    The inverse ``L⁻¹`` of the Cholesky factor of ``G_II`` grows by one row per iteration
+    (``w = L⁻¹ G[I, λ]``, ``L_jj = sqrt(G[λ, λ] - |w|²)``) and so does ``γ = L⁻ᵀ c``, with
+    ``c_j = α[λ] / L_jj``: no triangular solve. Signals that meet their stopping rule are
+    stored and marked inactive; the working arrays are compacted when a quarter of them is
+    inactive. Returns ``(indices, values)`` of shape (B, k_max).
     """
     B = X.shape[0]
-    K = D.shape[1]
+    n_feat, K = D.shape
     out_idx = np.full((B, k_max), -1, dtype=np.int64)
     out_val = np.zeros((B, k_max))
     masked = M is not None
@@ -204,16 +214,18 @@ def _omp_chunk(
             M = M[live] if masked else None
     b = live.size
     cap = min(k_max, 8)
-    W = np.empty((cap + 1, b, K))  # [Dᵀs, G[sel_0], G[sel_1], ...] (masked: Dᵀ P_i s, Dᵀ P_i d)
-    np.matmul(Xw, D, out=W[0])
+    alpha3 = (Xw @ D)[:, None]  # (b, 1, K): correlations of the residual with every atom
+    alpha = alpha3[:, 0]
+    gram = not masked and gram_until >= 2  # W in Gram space (width K) or signal space (width n)
+    W = np.empty((cap + 1, b, K if gram else n_feat))
+    W[0] = alpha if gram else Xw
+    resid3 = None if gram else np.empty((b, 1, n_feat))
     if masked:
         norm2 = M @ (D * D)  # ||P_i d_k||² = diagonal of the masked Gram matrix
         inv_norm = np.zeros_like(norm2)
         np.divide(1.0, np.sqrt(norm2), out=inv_norm, where=norm2 > _EPS)
     else:
         diag = np.diag(G).copy()
-    alpha3 = W[0, :, None].copy()  # (b, 1, K): correlations of the residual with every atom
-    alpha = alpha3[:, 0]
     score = np.empty_like(alpha)
     cw = np.zeros((b, 1, cap + 1))  # [1, -γ]
     cw[:, 0, 0] = 1.0
@@ -232,7 +244,7 @@ def _omp_chunk(
         for j in range(k_max):
             if j == cap:  # grow the per-signal storage
                 cap = min(2 * cap, k_max)
-                W, cw = _grow(W, (cap + 1, b, K)), _grow(cw, (b, 1, cap + 1))
+                W, cw = _grow(W, (cap + 1,) + W.shape[1:]), _grow(cw, (b, 1, cap + 1))
                 sel, Linv = _grow(sel, (b, cap)), _grow(Linv, (b, cap, cap))
             # select the atom most correlated with the residual
             np.abs(alpha, out=score)
@@ -244,13 +256,21 @@ def _omp_chunk(
             a_lam = np.take(alpha, at)
             sel[:, j] = lam
             # new row of L⁻¹: w = L⁻¹ G[I, λ], d² = G[λ, λ] - |w|²
-            base = np.take(norm2, at) if masked else np.take(diag, lam)
+            if masked:
+                d_lam = Dt[lam] * M  # P_i d_λ
+                base = np.take(norm2, at)
+            else:
+                d_lam = None if gram else Dt[lam]
+                base = np.take(diag, lam)
             if j == 0:
                 d2 = base
             else:
                 ok &= ~np.take(chosen, at)  # an atom selected twice: stop, as textbook OMP
-                g = np.take(W[1 : j + 1].reshape(j, -1), at, axis=1)  # G[sel_i, λ], i < j: (j, b)
-                w = np.matmul(Linv[:, :j, :j], g.T[:, :, None])[:, :, 0]
+                if gram:  # G[sel_i, λ], i < j, gathered from the stored Gram rows
+                    g = np.take(W[1 : j + 1].reshape(j, -1), at, axis=1).T[:, :, None]
+                else:  # (P_i d_sel_i)ᵀ P_i d_λ
+                    g = np.matmul(W[1 : j + 1].transpose(1, 0, 2), d_lam[:, :, None])
+                w = np.matmul(Linv[:, :j, :j], g)[:, :, 0]
                 d2 = base - np.einsum("bi,bi->b", w, w)
                 ok &= d2 > _EPS * np.maximum(base, 1.0)
             if k_max > 1:
@@ -265,8 +285,7 @@ def _omp_chunk(
                 d2 = np.where(ok, d2, 1.0)
             inv_d = 1.0 / np.sqrt(d2)
             Linv[:, j, j] = inv_d
-            if j > 0:
-                # L⁻¹[j, :j] = -wᵀ L⁻¹[:j, :j] / L_jj
+            if j > 0:  # L⁻¹[j, :j] = -wᵀ L⁻¹[:j, :j] / L_jj
                 np.multiply(np.matmul(w[:, None, :], Linv[:, :j, :j])[:, 0], -inv_d[:, None], out=Linv[:, j, :j])
             c_j = a_lam * inv_d  # = <new orthonormal direction, residual>
             n = j + 1
@@ -274,10 +293,16 @@ def _omp_chunk(
             if n == k_max:
                 store(active, n)
                 break
-            if masked:  # the signal's own Gram row Dᵀ P_i d_λ
-                np.matmul(Dt[lam] * M, D, out=W[n])
-            else:  # G[λ] (mode="clip": an unbuffered gather, λ is always in range)
+            if gram and n + 1 > gram_until:  # from now on the residual GEMM is cheaper
+                gram = False
+                W = np.empty((cap + 1, b, n_feat))
+                W[0] = Xw
+                W[1 : n + 1] = Dt[sel[:, :n].T]
+                resid3 = np.empty((b, 1, n_feat))
+            elif gram:  # G[λ] (mode="clip": an unbuffered gather, λ is always in range)
                 np.take(G, lam, axis=0, out=W[n], mode="clip")
+            else:
+                W[n] = d_lam
             if tl is not None:
                 err -= c_j * c_j
                 done = active & (err <= tl)
@@ -290,9 +315,9 @@ def _omp_chunk(
                 if n_active == 0:
                     break
                 if n_active < 0.75 * b:  # compact the working set
-                    live, W, cw, alpha3, chosen, sel, Linv = (
-                        live[active], W[:, active], cw[active], alpha3[active], chosen[active],
-                        sel[active], Linv[active],
+                    live, Xw, W, cw, alpha3, chosen, sel, Linv = (
+                        live[active], Xw[active], W[:, active], cw[active], alpha3[active],
+                        chosen[active], sel[active], Linv[active],
                     )
                     if masked:
                         M, norm2, inv_norm = M[active], norm2[active], inv_norm[active]
@@ -302,9 +327,14 @@ def _omp_chunk(
                     flat = np.arange(b) * K
                     alpha = alpha3[:, 0]
                     score = np.empty_like(alpha)
+                    resid3 = None if gram else np.empty((b, 1, n_feat))
                     active = np.ones(b, dtype=bool)
-            # α = Dᵀs - G_{:,I} γ: one batched product with the n + 1 rows of W
-            np.matmul(cw[:, :, : n + 1], W[: n + 1].transpose(1, 0, 2), out=alpha3)
+            Wn = W[: n + 1].transpose(1, 0, 2)
+            if gram:  # α = Dᵀs - G_{:,I} γ: one batched product with the n + 1 rows of W
+                np.matmul(cw[:, :, : n + 1], Wn, out=alpha3)
+            else:  # residual r = s - D_I γ (masked: on the observed entries), α = Dᵀ r
+                np.matmul(cw[:, :, : n + 1], Wn, out=resid3)
+                np.matmul(resid3[:, 0], D, out=alpha)
     return out_idx, out_val
 
 
@@ -358,8 +388,9 @@ def omp(
         Squared residual norm at which a signal stops (per signal allowed; e.g.
         ``n·(1.15σ)²`` for denoising). Signals already within ``tol`` get no atom.
         With both ``tol`` and ``n_nonzero`` a signal stops at whichever comes first.
-    chunk_size : int, default 256
-        Signals processed together (bounds memory).
+    chunk_size : int, default 512
+        Signals processed together; the working storage is about
+        ``chunk_size · 10 · n_atoms · 8`` bytes (10 MB for 256 atoms).
 
     Returns
     -------
@@ -482,8 +513,8 @@ def omp_masked(
     n_nonzero, tol : optional
         Stopping rules as in :func:`omp`; ``tol`` is the squared residual norm on the observed
         entries, per signal allowed (e.g. ``δ_i²``).
-    chunk_size : int, default 256
-        Signals processed together.
+    chunk_size : int, default 512
+        Signals processed together (bounds memory).
 
     Returns
     -------
