@@ -116,18 +116,28 @@ def inpaint_command(
     dictionary: Optional[Path] = typer.Option(None, "--dictionary", help="Dictionary .npz (default: shipped 8x8x256)."),
     sigma: float = typer.Option(10.0, "--sigma", help="σ of the residual threshold δ_i, 0-255 units."),
     aggregation: str = typer.Option("uniform", "--aggregation", help="uniform | sparsity | none."),
+    refine: int = typer.Option(40, "--refine", help="Iterations of annealed sliding-DCT refinement after the "
+                               "lecture's pass (0 = lecture's algorithm only)."),
+    refine_tau_max: float = typer.Option(51.0, "--refine-tau-max", help="First refinement threshold, 0-255 units."),
+    refine_tau_min: float = typer.Option(1.5, "--refine-tau-min", help="Last refinement threshold, 0-255 units."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image: report PSNR."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
-    """Inpaint the missing pixels of IN (lecture's masked-dictionary OMP) and write OUT."""
+    """Inpaint the missing pixels of IN (lecture's masked-dictionary OMP, then --refine iterations of
+    DCT denoising with a decreasing threshold) and write OUT."""
     import numpy as np
 
     from nlvision.imageio import load_image, save_image
     from nlvision.restoration.dictionary import load_dictionary
-    from nlvision.restoration.inpaint import inpaint
+    from nlvision.restoration.inpaint import InpaintConfig, inpaint
 
     if not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"--sigma: expected a number >= 0 (0-255 units), got {sigma}")
+    if refine < 0:
+        raise ValueError(f"--refine: expected an integer >= 0 (iterations), got {refine}")
+    if not (math.isfinite(refine_tau_max) and math.isfinite(refine_tau_min) and 0 < refine_tau_min <= refine_tau_max):
+        raise ValueError(f"--refine-tau-min/--refine-tau-max: expected 0 < min <= max (0-255 units), "
+                         f"got {refine_tau_min} and {refine_tau_max}")
     img = load_image(image_path)
     mask = _load_mask(mask_path, img.shape[:2])
     D = load_dictionary(dictionary) if dictionary is not None else None
@@ -138,13 +148,15 @@ def inpaint_command(
             raise ValueError(f"--reference: {reference} has shape {ref.shape}, the image has {img.shape}")
     p = int(round(math.sqrt(D.shape[0]))) if D is not None else 8
     t0 = time.time()
+    cfg = InpaintConfig(refine_tau_max=refine_tau_max / 255.0, refine_tau_min=refine_tau_min / 255.0)
     res = inpaint(img, mask, sigma / 255.0, dictionary=D, patch_size=p, aggregation=aggregation,
-                  channel_axis=-1 if img.ndim == 3 else None)
+                  channel_axis=-1 if img.ndim == 3 else None, refine=refine, config=cfg)
     seconds = time.time() - t0
     res = np.clip(res, 0.0, 1.0)
     save_image(out, res)
-    result = {"output": str(out), "missing_fraction": float(mask.mean()), "seconds": round(seconds, 2)}
-    text = f"wrote {out} ({100 * mask.mean():.1f} % missing, {seconds:.1f} s)"
+    result = {"output": str(out), "missing_fraction": float(mask.mean()), "refine": refine,
+              "seconds": round(seconds, 2)}
+    text = f"wrote {out} ({100 * mask.mean():.1f} % missing, refine {refine}, {seconds:.1f} s)"
     if ref is not None:
         mse = float(np.mean((res - ref) ** 2))
         result["psnr"] = 10 * math.log10(1.0 / mse) if mse > 0 else float("inf")

@@ -88,7 +88,9 @@ def build(out_dir: Path, quick: bool):
         "<p>Inpainting as in the lecture: constant atom added to the shipped K-SVD dictionary, "
         "no mean subtraction, every 8x8 patch coded by OMP against the masked dictionary P<sub>i</sub>D "
         "with δ<sub>i</sub> = 1.15·p·σ·sqrt((p²−m)/p²), synthesis with the full D and uniform "
-        f"aggregation. Image: camera{' (192x192 crop)' if quick else ''}.</p>"
+        "aggregation; then the default refinement (40 iterations of sliding-DCT denoising with a "
+        "decreasing threshold, observed pixels kept; <code>refine=0</code> gives the lecture's pass alone). "
+        f"Image: camera{' (192x192 crop)' if quick else ''}.</p>"
         + html_table(["mask", "missing %", "PSNR observed", "PSNR ours", "s ours", "PSNR biharmonic", "s biharmonic"], rows)
         + figure_html("sparse_inpainting.png", "Inpainting: observed / ours / biharmonic")
         + figure_html("sparse_atoms.png", "Atoms of the shipped dictionary (learned by nlvision's K-SVD)")

@@ -8,6 +8,15 @@ with the residual threshold
     δ_i = 1.15 · p · σ · sqrt((p² − m) / p²),      m = number of missing pixels of s_i,
 
 synthesise the patch with the full dictionary ``D`` and aggregate the overlapping estimates.
+
+Refinement (optional, on by default, ``refine=0`` gives the lecture's result alone): "inpainting
+by iterated denoising" (Guleryuz, IEEE TIP 2006; Elad, Starck, Querre & Donoho, ACHA 2005). The
+lecture's estimate is the starting point; every iteration denoises the current image with the
+sliding 8x8 DCT hard-thresholding denoiser of :mod:`nlvision.restoration.dct` at a threshold
+τ_t that decreases geometrically from ``refine_tau_max`` to ``refine_tau_min``, moves the
+missing pixels towards the denoised image (over-relaxed step λ = 2) and keeps the observed
+pixels. At 80 % missing an 8x8 patch has about 13 observed pixels, too few for the one-shot
+masked OMP; the annealed iterations let every patch use the estimates of its neighbours.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import numpy as np
 __all__ = [
     "InpaintConfig",
     "inpaint",
+    "refine_inpainting",
+    "anneal_thresholds",
     "inpaint_threshold",
     "random_mask",
     "text_mask",
@@ -50,6 +61,18 @@ class InpaintConfig:
         Copy the observed pixels into the result (only the missing ones are estimated).
     add_dc_atom : bool
         Prepend the constant atom to the dictionary (the lecture: "add a constant atom").
+    refine : int
+        Iterations of the iterated-DCT-denoising refinement run after the lecture's pass
+        (default 40; 0 = the lecture's algorithm alone). See :func:`refine_inpainting`.
+    refine_tau_max, refine_tau_min : float
+        First and last hard threshold of the refinement, image units of a [0, 1] image
+        (defaults 0.2 and 1.5/255; geometric decrease, :func:`anneal_thresholds`).
+    refine_relaxation : float
+        Step λ in (0, 2] of the missing pixels towards the denoised image (default 2: the same
+        result as λ = 1 with twice the iterations, in half the time).
+
+    The refinement defaults were chosen on coins, moon, brick, text, chelsea and coffee
+    (random 50 %/80 %, text and scratch masks), not on the benchmark images camera/astronaut.
     """
 
     patch_size: int = 8
@@ -58,6 +81,10 @@ class InpaintConfig:
     aggregation: str = "uniform"
     keep_observed: bool = True
     add_dc_atom: bool = True
+    refine: int = 40
+    refine_tau_max: float = 0.2
+    refine_tau_min: float = 1.5 / 255.0
+    refine_relaxation: float = 2.0
 
 
 def inpaint_threshold(n_missing: np.ndarray, patch_size: int, sigma: float, gain: float = 1.15) -> np.ndarray:
@@ -154,6 +181,181 @@ def _inpaint_gray(z: np.ndarray, missing: np.ndarray, D: np.ndarray, cfg: Inpain
     return out
 
 
+# --------------------------------------------------------------------------------------------
+# refinement: inpainting by iterated denoising (sliding-DCT hard thresholding, annealed τ)
+# --------------------------------------------------------------------------------------------
+
+
+def _check_int_at_least(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_refine_params(tau_max: object, tau_min: object, relaxation: object) -> tuple[float, float, float]:
+    vals = []
+    for name, v in (("refine_tau_max", tau_max), ("refine_tau_min", tau_min), ("refine_relaxation", relaxation)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise ValueError(f"{name} must be a number, got {v!r}")
+        vals.append(float(v))
+    t_max, t_min, lam = vals
+    if not (np.isfinite(t_min) and np.isfinite(t_max) and 0 < t_min <= t_max):
+        raise ValueError(f"refine thresholds must satisfy 0 < refine_tau_min <= refine_tau_max (finite), "
+                         f"got refine_tau_min={tau_min!r}, refine_tau_max={tau_max!r}")
+    if not (np.isfinite(lam) and 0 < lam <= 2):
+        raise ValueError(f"refine_relaxation must be in (0, 2], got {relaxation!r}")
+    return t_max, t_min, lam
+
+
+def anneal_thresholds(iterations: int, tau_max: float = 0.2, tau_min: float = 1.5 / 255.0) -> np.ndarray:
+    """Geometrically decreasing thresholds τ_0 = tau_max, ..., τ_{N-1} = tau_min.
+
+    Parameters
+    ----------
+    iterations : int >= 1
+        Number N of thresholds (a single iteration uses ``tau_min``).
+    tau_max, tau_min : float
+        First and last threshold, ``0 < tau_min <= tau_max`` (image units).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+
+    Raises
+    ------
+    ValueError
+        ``iterations < 1`` or thresholds not ordered/positive.
+
+    Examples
+    --------
+    >>> anneal_thresholds(3, 0.4, 0.1).round(6).tolist()
+    [0.4, 0.2, 0.1]
+    """
+    n = _check_int_at_least(iterations, "iterations", 1)
+    t_max, t_min, _ = _check_refine_params(tau_max, tau_min, 1.0)
+    if n == 1:
+        return np.array([t_min])
+    return t_max * (t_min / t_max) ** (np.arange(n) / (n - 1))
+
+
+def _refine_gray(x0: np.ndarray, z: np.ndarray, missing: np.ndarray, taus: np.ndarray, lam: float,
+                 p: int, keep_observed: bool) -> np.ndarray:
+    from nlvision.restoration.dct import denoise_dct
+
+    x = np.where(missing, x0, z)
+    d = x
+    for tau in taus:
+        d = denoise_dct(x, 1.0, patch_size=p, threshold=float(tau))  # σ unused: τ is given
+        x[missing] += lam * (d[missing] - x[missing])
+    if not keep_observed:  # the last denoised values at the observed pixels, as the lecture pass
+        x[~missing] = d[~missing]
+    return x
+
+
+def refine_inpainting(
+    estimate: np.ndarray,
+    image: np.ndarray,
+    mask: np.ndarray,
+    iterations: int = 40,
+    *,
+    tau_max: float = 0.2,
+    tau_min: float = 1.5 / 255.0,
+    relaxation: float = 2.0,
+    patch_size: int = 8,
+    channel_axis: int | None = None,
+    keep_observed: bool = True,
+) -> np.ndarray:
+    """Refine an inpainting by iterated sliding-DCT denoising with a decreasing threshold.
+
+    Starting from ``x = estimate`` on the missing pixels and the observed values elsewhere,
+    each iteration t computes ``d = denoise_dct(x, threshold=τ_t)`` (all p x p patches, DCT hard
+    thresholding, uniform aggregation) and moves the missing pixels,
+    ``x_miss ← x_miss + λ (d_miss − x_miss)``; the observed pixels keep their values. τ_t
+    decreases geometrically from ``tau_max`` to ``tau_min`` (:func:`anneal_thresholds`): large
+    thresholds first fit the coarse, very sparse structure of the image, small ones the detail.
+    :func:`inpaint` calls it after the lecture's masked-OMP pass (``refine`` iterations).
+
+    Parameters
+    ----------
+    estimate : ndarray
+        Starting estimate (any inpainting, e.g. :func:`inpaint` with ``refine=0``), shape of
+        ``image``.
+    image : ndarray, shape (H, W) or (H, W, C)
+        Observed image in [0, 1]; values at missing pixels are ignored.
+    mask : ndarray, shape (H, W)
+        True / non-zero where the pixel is MISSING.
+    iterations : int >= 1, default 40
+    tau_max, tau_min : float, default 0.2 and 1.5/255
+        First and last threshold, in the units of a [0, 1] image (scale them for other ranges).
+    relaxation : float in (0, 2], default 2
+        Step λ; λ = 2 reaches what λ = 1 reaches in twice the iterations.
+    patch_size : int, default 8
+        DCT patch side.
+    channel_axis : int, optional
+        Colour images: every channel is refined independently (same mask).
+    keep_observed : bool, default True
+        False: the observed pixels take the last denoised values too.
+
+    Returns
+    -------
+    ndarray
+        Refined image, float64, shape of ``image`` (not clipped).
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, NaN, ``iterations < 1``, thresholds not ``0 < tau_min <= tau_max``,
+        relaxation outside (0, 2].
+
+    References
+    ----------
+    O. G. Guleryuz, "Nonlinear approximation based image recovery using adaptive sparse
+    reconstructions and iterated denoising", IEEE TIP 15(3), 2006; M. Elad, J.-L. Starck,
+    P. Querre, D. L. Donoho, "Simultaneous cartoon and texture image inpainting using
+    morphological component analysis (MCA)", ACHA 19(3), 2005.
+
+    Examples
+    --------
+    >>> yy, xx = np.mgrid[0:32, 0:32] / 32.0
+    >>> y = 0.5 + 0.3 * np.sin(6 * xx + 3 * yy)
+    >>> m = random_mask(y.shape, 0.8, seed=0)
+    >>> x0 = np.where(m, y[~m].mean(), y)                # mean fill
+    >>> x = refine_inpainting(x0, y, m, 20)
+    >>> bool(np.abs(x - y).mean() < np.abs(x0 - y).mean() / 5)
+    True
+    """
+    n = _check_int_at_least(iterations, "iterations", 1)
+    taus = anneal_thresholds(n, tau_max, tau_min)
+    _, _, lam = _check_refine_params(tau_max, tau_min, relaxation)
+    p = _check_int_at_least(patch_size, "patch_size", 2)
+    for name, a in (("estimate", estimate), ("image", image)):
+        if not isinstance(a, np.ndarray):
+            raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if estimate.shape != image.shape:
+        raise ValueError(f"estimate must have the image's shape {image.shape}, got {estimate.shape}")
+    img, est = image.astype(np.float64), estimate.astype(np.float64)
+    if channel_axis is not None:
+        if img.ndim != 3:
+            raise ValueError(f"channel_axis given but image has shape {image.shape}")
+        img, est = np.moveaxis(img, channel_axis, -1), np.moveaxis(est, channel_axis, -1)
+    elif img.ndim != 2:
+        raise ValueError(f"image must be 2-D (H, W) or pass channel_axis for colour, got shape {image.shape}")
+    missing = _check_mask(mask, img.shape[:2])
+    if img.shape[0] < p or img.shape[1] < p:
+        raise ValueError(f"image of size {img.shape[:2]} is smaller than patch_size={p}")
+    obs_vals = img[~missing]
+    if not np.all(np.isfinite(obs_vals)) or not np.all(np.isfinite(est[missing])):
+        raise ValueError("image (observed pixels) or estimate (missing pixels) contains NaN or infinite values")
+    z = np.where(missing[..., None] if img.ndim == 3 else missing, 0.0, img)
+    if img.ndim == 2:
+        return _refine_gray(est, z, missing, taus, lam, p, keep_observed)
+    out = np.stack([_refine_gray(est[..., c], z[..., c], missing, taus, lam, p, keep_observed)
+                    for c in range(img.shape[-1])], axis=-1)
+    if channel_axis is not None:
+        out = np.moveaxis(out, -1, channel_axis)
+    return out
+
+
 def inpaint(
     image: np.ndarray,
     mask: np.ndarray,
@@ -163,6 +365,7 @@ def inpaint(
     patch_size: int = 8,
     aggregation: str = "uniform",
     channel_axis: int | None = None,
+    refine: int | None = None,
     config: InpaintConfig | None = None,
 ) -> np.ndarray:
     """Inpaint the missing pixels of an image by sparse coding w.r.t. a masked dictionary.
@@ -172,6 +375,10 @@ def inpaint(
     pixels is below δ_i (:func:`inpaint_threshold`); the patch is synthesised with the full
     ``D`` and the overlapping estimates are aggregated. Patches with no observed pixel are
     skipped; holes wider than a patch are filled in successive passes from their border.
+    That is the lecture's algorithm (``refine=0``). By default its result is then refined by
+    ``refine`` = 40 iterations of sliding-DCT denoising with a decreasing threshold
+    (:func:`refine_inpainting`); on camera/astronaut it gained 1.9-3.3 dB at 80 % missing pixels
+    and 0.1-1.6 dB at 50 % (benchmarks/results/restoration_sparse.md).
 
     Parameters
     ----------
@@ -188,8 +395,12 @@ def inpaint(
     aggregation : {"uniform", "sparsity", "none"}, default "uniform"
     channel_axis : int, optional
         Channel axis of colour images; channels are inpainted independently with the same mask.
+    refine : int >= 0, optional
+        Iterations of the refinement; default ``config.refine`` (40); 0 = the lecture's
+        algorithm alone.
     config : InpaintConfig, optional
-        Further settings (``gain``, ``keep_observed``, ``add_dc_atom``); explicit arguments win.
+        Further settings (``gain``, ``keep_observed``, ``add_dc_atom``, refinement thresholds
+        and relaxation); explicit arguments win.
 
     Returns
     -------
@@ -200,11 +411,14 @@ def inpaint(
     ------
     TypeError, ValueError
         Mask of a different size, all pixels missing, dictionary/patch size mismatch, NaN,
-        unknown aggregation, σ < 0.
+        unknown aggregation, σ < 0, ``refine`` not an int >= 0, refinement thresholds not
+        ``0 < tau_min <= tau_max``, relaxation outside (0, 2].
 
     References
     ----------
-    Seed 003, "Image inpainting" assignment (δ_i = 1.15·p·σ·sqrt((p²−m)/p²)).
+    Seed 003, "Image inpainting" assignment (δ_i = 1.15·p·σ·sqrt((p²−m)/p²)). Refinement:
+    Guleryuz, IEEE TIP 2006; Elad, Starck, Querre & Donoho, ACHA 2005 (see
+    :func:`refine_inpainting`).
 
     Examples
     --------
@@ -223,6 +437,13 @@ def inpaint(
     if not isinstance(aggregation, str) or aggregation not in AGGREGATIONS:
         raise ValueError(f"aggregation must be one of {list(AGGREGATIONS)}, got {aggregation!r}")
     cfg.aggregation = aggregation
+    if refine is not None:
+        cfg.refine = refine
+    cfg.refine = _check_int_at_least(cfg.refine, "refine", 0)
+    taus = None
+    if cfg.refine > 0:
+        _, _, lam = _check_refine_params(cfg.refine_tau_max, cfg.refine_tau_min, cfg.refine_relaxation)
+        taus = anneal_thresholds(cfg.refine, cfg.refine_tau_max, cfg.refine_tau_min)
     if sigma is not None:
         if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating, np.integer)):
             raise TypeError(f"sigma must be a number, got {sigma!r}")
@@ -251,9 +472,16 @@ def inpaint(
     if cfg.add_dc_atom:
         D = np.concatenate([np.full((p * p, 1), 1.0 / p), D], axis=1)
     z = np.where(missing[..., None] if img.ndim == 3 else missing, 0.0, img)
+
+    def one_channel(zc: np.ndarray) -> np.ndarray:
+        out = _inpaint_gray(zc, missing, D, cfg)
+        if taus is not None:
+            out = _refine_gray(out, zc, missing, taus, lam, p, cfg.keep_observed)
+        return out
+
     if img.ndim == 2:
-        return _inpaint_gray(z, missing, D, cfg)
-    out = np.stack([_inpaint_gray(z[..., c], missing, D, cfg) for c in range(z.shape[-1])], axis=-1)
+        return one_channel(z)
+    out = np.stack([one_channel(z[..., c]) for c in range(z.shape[-1])], axis=-1)
     if channel_axis is not None:
         out = np.moveaxis(out, -1, channel_axis)
     return out
