@@ -25,9 +25,8 @@ def main() -> None:
     parts = [text[: cut + 1].rstrip() + "\n"]
     names = [n for n in ORDER if (RESULTS / f"{n}.md").is_file()]
     names += sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER)
-    in_code = False
     for name in names:
-        lines = []
+        lines, in_code = [], False
         for line in (RESULTS / f"{name}.md").read_text().splitlines():
             if line.startswith("```"):
                 in_code = not in_code

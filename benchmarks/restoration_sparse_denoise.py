@@ -19,11 +19,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-
-def psnr(a: np.ndarray, ref: np.ndarray) -> float:
-    from skimage.metrics import peak_signal_noise_ratio
-
-    return float(peak_signal_noise_ratio(ref, np.clip(a, 0, 1), data_range=1.0))
+from nlvision.metrics import psnr  # noqa: E402
 
 
 def main() -> None:
@@ -63,9 +59,9 @@ def main() -> None:
                 continue
             t0 = time.perf_counter()
             out = fn()
-            res[name] = (psnr(out, y), time.perf_counter() - t0)
+            res[name] = (psnr(np.clip(out, 0, 1), y), time.perf_counter() - t0)
         f = lambda k: f"{res[k][0]:6.2f}/{res[k][1]:5.1f}"  # noqa: E731
-        print(f"{s:3d} | {psnr(z, y):6.2f} | {f('dct'):>12s} | {f('global'):>13s} | {f('adapt'):>13s} | {f('bm3d'):>13s} | "
+        print(f"{s:3d} | {psnr(np.clip(z, 0, 1), y):6.2f} | {f('dct'):>12s} | {f('global'):>13s} | {f('adapt'):>13s} | {f('bm3d'):>13s} | "
               f"{res['adapt'][0] - res['dct'][0]:+.2f}, {res['adapt'][0] - res['bm3d'][0]:+.2f}", flush=True)
 
 

@@ -25,11 +25,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-
-def psnr(a: np.ndarray, ref: np.ndarray) -> float:
-    from skimage.metrics import peak_signal_noise_ratio
-
-    return float(peak_signal_noise_ratio(ref, np.clip(a, 0, 1), data_range=1.0))
+from nlvision.metrics import psnr  # noqa: E402
 
 
 def main() -> None:
@@ -77,10 +73,10 @@ def main() -> None:
                 t0 = time.perf_counter()
                 tel = cv2.inpaint(z8, m.astype(np.uint8), 3, cv2.INPAINT_TELEA).astype(float) / 255
                 t_t = time.perf_counter() - t0
-                p_t = psnr(tel, y)
+                p_t = psnr(np.clip(tel, 0, 1), y)
             else:
                 p_t, t_t = float("nan"), float("nan")
-            p_l, p_r, p_b = psnr(lec, y), psnr(ref, y), psnr(bih, y)
+            p_l, p_r, p_b = psnr(np.clip(lec, 0, 1), y), psnr(np.clip(ref, 0, 1), y), psnr(np.clip(bih, 0, 1), y)
             best = np.nanmax([p_b, p_t])
             print(f"{name:10s} {mname:9s} {100 * m.mean():6.1f} | {p_l:7.2f} {t_l:5.1f} | {p_r:7.2f} {t_r:5.1f} | "
                   f"{p_b:6.2f} {t_b:5.1f} | {p_t:6.2f} {t_t:5.2f} | {p_l - best:+6.2f} {p_r - best:+6.2f} "
