@@ -9,7 +9,7 @@ import pytest
 def test_demo_section_builds(tmp_path):
     from PIL import Image
 
-    from nlvision.classify.demo import build
+    from nlvision.report.classify import build
 
     section = build(tmp_path, quick=True)
     assert section.figures == ["classify_digits_confusion.png"]

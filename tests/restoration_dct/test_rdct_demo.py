@@ -7,7 +7,7 @@ import pytest
 
 @pytest.mark.slow
 def test_demo_section_builds(tmp_path):
-    from nlvision.restoration.demo_denoise import build
+    from nlvision.report.denoise import build
 
     section = build(tmp_path, True)
     for name in section.figures:

@@ -109,7 +109,7 @@ def test_mask_bad_input():
 
 
 def test_small_helpers_bad_input():
-    from nlvision.restoration.demo_sparse import atoms_image
+    from nlvision.report.sparse import atoms_image
     from nlvision.restoration.sparse import dct_dictionary, normalize_atoms
     from nlvision.restoration.src_classify import lasso_admm, load_digits_split
 

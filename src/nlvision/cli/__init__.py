@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "classify",  # classify train/evaluate/predict       (classify)
     "reid",  # reid train/evaluate/robustness/rank       (reid)
     "pose",  # pose train/evaluate/predict               (pose)
+    "ecg",  # ecg adapt/detect/benchmark                 (restoration, ECG domain adaptation)
     "demo",  # demo report                               (report)
 )
 

@@ -85,7 +85,7 @@ def dictionary_show(
     import numpy as np
 
     from nlvision.imageio import save_image
-    from nlvision.restoration.demo_sparse import atoms_image
+    from nlvision.report.sparse import atoms_image
     from nlvision.restoration.dictionary import default_dictionary, load_dictionary
 
     D = load_dictionary(dictionary) if dictionary is not None else default_dictionary()

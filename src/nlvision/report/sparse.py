@@ -44,7 +44,7 @@ def build(out_dir: Path, quick: bool):
     from skimage.restoration import inpaint_biharmonic
 
     from nlvision.imageio import to_float
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
     from nlvision.restoration.dictionary import default_dictionary
     from nlvision.restoration.inpaint import inpaint, random_mask, text_mask
 

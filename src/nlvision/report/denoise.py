@@ -59,7 +59,7 @@ def build(out_dir: Path, quick: bool):
     from skimage.restoration import estimate_sigma as sk_estimate_sigma
 
     from nlvision.metrics import psnr
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
     from nlvision.restoration.dct import denoise_dct
     from nlvision.restoration.noise import add_noise, estimate_sigma
 

@@ -20,7 +20,7 @@ def build(out_dir: Path, quick: bool):
     import matplotlib.pyplot as plt
 
     from nlvision.datasets.textures import make_texture_benchmark
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
     from nlvision.restoration.anomaly import (
         AnomalyConfig,
         AnomalyDetector,

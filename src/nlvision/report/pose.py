@@ -23,7 +23,7 @@ def build(out_dir: Path, quick: bool):
     from nlvision.pose.evaluate import TABLE_PARTS, predict_batch
     from nlvision.pose.train import PoseTrainConfig, make_loaders, train_pose
     from nlvision.pose.visualise import attention_figure, heatmaps_figure, skeleton_figure
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
 
     out = Path(out_dir)
     settings = QUICK if quick else FULL

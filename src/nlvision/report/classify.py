@@ -15,7 +15,7 @@ def build(out_dir: Path, quick: bool):
     from nlvision.classify.evaluate import plot_confusion
     from nlvision.classify.train import digits_recipe, train_classifier
     from nlvision.engine import TrainerConfig
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
 
     out_dir = Path(out_dir)
     epochs = 6 if quick else 20

@@ -22,7 +22,7 @@ def build(out_dir: Path, quick: bool):
     import torch
 
     from nlvision.engine import TrainerConfig
-    from nlvision.report import Section, figure_html, html_table
+    from nlvision.report.base import Section, figure_html, html_table
     from nlvision.reid.attack import AttackConfig, attack_images
     from nlvision.reid.data import ReIDImageDataset, synthetic_reid_data
     from nlvision.reid.evaluate import evaluate_features, feature_distance

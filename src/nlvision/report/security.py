@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlvision.report import Section, figure_html, html_table
+from nlvision.report.base import Section, figure_html, html_table
 
 
 def build(out_dir: Path, quick: bool) -> Section:
