@@ -13,8 +13,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
+
+from nlvision import __version__
 
 #: Modules of :mod:`nlvision.cli` that register commands, in help order.
 COMMAND_MODULES = (
@@ -30,6 +31,12 @@ COMMAND_MODULES = (
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"nlvision {__version__}")
+        raise typer.Exit()
+
+
 def build_app() -> typer.Typer:
     """Create the Typer app with every available command module registered."""
     app = typer.Typer(
@@ -41,7 +48,11 @@ def build_app() -> typer.Typer:
     )
 
     @app.callback()
-    def _root() -> None:
+    def _root(
+        version: bool = typer.Option(
+            False, "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ) -> None:
         """Non-local and sparse modelling for computer vision."""
     for name in COMMAND_MODULES:
         try:
@@ -59,23 +70,16 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
-def _cli_exception_types() -> tuple[tuple[type, ...], tuple[type, ...]]:
-    """(usage-error types, abort types) of click and of the click copy that newer typer vendors."""
-    usage: list[type] = [click.ClickException]
-    abort: list[type] = [click.exceptions.Abort]
-    try:
-        from typer._click.exceptions import ClickException as VendoredClickException
+def _cli_exception_types(command) -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(usage-error types, abort types) of the click that ``command`` was built with.
 
-        usage.append(VendoredClickException)
-    except ImportError:  # typer that uses click directly
-        pass
-    try:
-        from typer.exceptions import Abort as TyperAbort
-
-        abort.append(TyperAbort)
-    except ImportError:
-        pass
-    return tuple(usage), tuple(abort)
+    Recent typer releases vendor click as ``typer._click``; older ones use the ``click``
+    package. The exception classes are taken from the module the command class comes from,
+    so nlvision neither imports nor depends on ``click`` itself.
+    """
+    core = next(c.__module__ for c in type(command).__mro__ if c.__module__.endswith("click.core"))
+    exceptions = importlib.import_module(core[: -len("core")] + "exceptions")  # typer._click or click
+    return (exceptions.ClickException,), (getattr(exceptions, "Abort", typer.Abort), typer.Abort)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -85,8 +89,8 @@ def _first_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlvision`` console script; returns the exit code."""
-    usage_errors, aborts = _cli_exception_types()
     command = typer.main.get_command(build_app())
+    usage_errors, aborts = _cli_exception_types(command)
     try:
         result = command.main(args=argv, prog_name="nlvision", standalone_mode=False)
     except aborts:

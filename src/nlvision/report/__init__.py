@@ -11,12 +11,14 @@ import html
 import importlib
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from nlvision.atomic import write_text_atomic
-from nlvision.report.base import _STYLE, Section, figure_html, html_table
+from nlvision.report.base import _STYLE, Section, figure_html, html_table, save_figure
 
-__all__ = ["SECTIONS", "Section", "build_report", "figure_html", "html_table"]
+__all__ = ["SECTIONS", "Section", "SectionRun", "build_report", "figure_html", "html_table", "save_figure"]
 
 #: (title, "module:function") of every section, in report order.
 SECTIONS = (
@@ -30,36 +32,105 @@ SECTIONS = (
 )
 
 
-def build_report(out_dir: str | Path, *, quick: bool = True, only: list[str] | None = None) -> tuple[Path, list[str]]:
+@dataclass
+class SectionRun:
+    """How one section of the report went.
+
+    Parameters
+    ----------
+    title : str
+        Section heading.
+    status : {"ok", "failed", "skipped"}
+        ``skipped`` when the section needs an extra that is not installed.
+    seconds : float
+        Wall time spent on the section.
+    summary : dict
+        The section's key numbers (empty unless ``status == "ok"``).
+    message : str
+        Why a section failed or was skipped.
+    """
+
+    title: str
+    status: str
+    seconds: float
+    summary: dict = field(default_factory=dict)
+    message: str = ""
+
+
+def build_report(
+    out_dir: str | Path,
+    *,
+    quick: bool = True,
+    only: list[str] | None = None,
+    progress: Callable[[SectionRun], None] | None = None,
+) -> tuple[Path, list[SectionRun]]:
     """Run every section builder and write ``out_dir/report.html``.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Report folder (created if missing); figures and run folders go inside it.
+    quick : bool, default True
+        Short runs (about a minute per deep-learning section); ``False`` runs longer.
+    only : list of str, optional
+        Build only the sections whose title or module contains one of these strings
+        (case-insensitive).
+    progress : callable, optional
+        Called with each :class:`SectionRun` as soon as its section is done.
 
     Returns
     -------
-    (path, failed)
-        The report path and the titles of sections that failed (shown in the report too).
+    path : Path
+        The written ``report.html``.
+    runs : list of SectionRun
+        One entry per selected section, in report order.
+
+    Raises
+    ------
+    ValueError
+        If ``only`` selects no section.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     build_report(d, only=["no such section"])
+    Traceback (most recent call last):
+    ...
+    ValueError: --only no such section: no section matches; sections are ...
     """
+    selected = [
+        (title, target) for title, target in SECTIONS
+        if not only or any(key.lower() in title.lower() or key.lower() in target for key in only)
+    ]
+    if not selected:
+        names = "; ".join(title for title, _ in SECTIONS)
+        raise ValueError(f"--only {' '.join(only or [])}: no section matches; sections are {names}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    parts, failed = [], []
-    for title, target in SECTIONS:
-        if only and not any(key.lower() in title.lower() or key.lower() in target for key in only):
-            continue
+    parts, runs = [], []
+    for title, target in selected:
         module_name, func_name = target.split(":")
         start = time.perf_counter()
+        summary, message = {}, ""
         try:
             module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # capability not built yet
-            raise
-        try:
             section = getattr(module, func_name)(out, quick)
-            body = section.html
+            body, summary, status = section.html, dict(section.summary), "ok"
+        except ModuleNotFoundError as exc:
+            extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+            if extra is None:
+                raise
+            status, message = "skipped", f"needs the [{extra}] extra: pip install 'nlvision[{extra}]'"
+            body = f'<p class="note">Skipped: this section {html.escape(message)}.</p>'
         except Exception as exc:  # a failing section must not hide the others
-            failed.append(title)
+            status, message = "failed", f"{type(exc).__name__}: {exc}"
             body = f'<div class="error">This section failed: {html.escape(repr(exc))}<pre>{html.escape(traceback.format_exc())}</pre></div>'
-        seconds = time.perf_counter() - start
-        parts.append(f"<h2>{html.escape(title)}</h2>\n{body}\n<p class='note'>Section built in {seconds:.1f} s.</p>")
+        run = SectionRun(title, status, time.perf_counter() - start, summary, message)
+        runs.append(run)
+        if progress is not None:
+            progress(run)
+        parts.append(f"<h2>{html.escape(title)}</h2>\n{body}\n<p class='note'>Section built in {run.seconds:.1f} s.</p>")
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>nlvision demo report</title>"
         f"<style>{_STYLE}</style></head><body><h1>nlvision demo report</h1>"
@@ -67,4 +138,9 @@ def build_report(out_dir: str | Path, *, quick: bool = True, only: list[str] | N
         "(scikit-image's bundled images, scikit-learn's digits, nlvision's synthetic generators). "
         "Synthetic results are labelled as such.</p>" + "\n".join(parts) + "</body></html>"
     )
-    return write_text_atomic(out / "report.html", page), failed
+    return write_text_atomic(out / "report.html", page), runs
+
+
+#: Optional third-party packages a section may need, and the extra that installs each.
+_EXTRA_OF_MODULE = {"pytorch_lightning": "train", "lightning": "train", "dask": "scale", "distributed": "scale",
+                    "wfdb": "ecg", "neurokit2": "ecg"}
