@@ -56,3 +56,37 @@ def test_library_errors_become_one_line(tmp_path, capsys):
     assert main(["denoise", str(path), str(tmp_path / "out.xyz"), "--sigma", "10", "--patch", "2"]) == 2
     assert "extension" in capsys.readouterr().err
     assert not (tmp_path / "out.xyz").exists()
+
+
+def test_version_matches_package(capsys):
+    import nlvision
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"nlvision {nlvision.__version__}"
+
+
+def test_cli_runs_without_click_installed():
+    """Bug caught: ``import click`` in the CLI (typer vendors click; the wheel does not declare it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['click'] = None\n"  # any `import click` now raises ModuleNotFoundError
+        "from nlvision.cli import main\n"
+        "sys.exit(main(['denoise', '--no-such-option']))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == "error: No such option: --no-such-option"
+
+
+def test_missing_extra_names_it(monkeypatch, capsys, tmp_path):
+    """Bug caught: a deep-learning command without [train] ends in a ModuleNotFoundError traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pytorch_lightning", None)
+    code = main(["classify", "train", "--data", "digits", "--epochs", "1", "-o", str(tmp_path / "run")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1] == ("error: this command needs the [train] extra (pytorch_lightning is not installed): "
+                       "pip install 'nlvision[train]'")

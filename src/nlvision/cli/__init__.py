@@ -16,6 +16,7 @@ import sys
 import typer
 
 from nlvision import __version__
+from nlvision._extras import missing_extra_message
 
 #: Modules of :mod:`nlvision.cli` that register commands, in help order.
 COMMAND_MODULES = (
@@ -104,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(getattr(exc, "exit_code", 2) or 2)
     except (ValueError, TypeError, OSError) as exc:
         print(f"error: {_first_line(exc)}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        hint = missing_extra_message(exc.name)
+        if hint is None:
+            raise
+        print(f"error: {hint}", file=sys.stderr)
         return 2
     except KeyError as exc:
         print(f"error: missing key {_first_line(exc)}", file=sys.stderr)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from nlvision._extras import missing_extra_message
 from nlvision.atomic import write_text_atomic
 from nlvision.report.base import _STYLE, Section, figure_html, html_table, save_figure
 
@@ -118,11 +119,11 @@ def build_report(
             section = getattr(module, func_name)(out, quick)
             body, summary, status = section.html, dict(section.summary), "ok"
         except ModuleNotFoundError as exc:
-            extra = _EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
-            if extra is None:
+            message = missing_extra_message(exc.name)
+            if message is None:
                 raise
-            status, message = "skipped", f"needs the [{extra}] extra: pip install 'nlvision[{extra}]'"
-            body = f'<p class="note">Skipped: this section {html.escape(message)}.</p>'
+            status = "skipped"
+            body = f'<p class="note">Skipped: {html.escape(message)}.</p>'
         except Exception as exc:  # a failing section must not hide the others
             status, message = "failed", f"{type(exc).__name__}: {exc}"
             body = f'<div class="error">This section failed: {html.escape(repr(exc))}<pre>{html.escape(traceback.format_exc())}</pre></div>'
@@ -139,8 +140,3 @@ def build_report(
         "Synthetic results are labelled as such.</p>" + "\n".join(parts) + "</body></html>"
     )
     return write_text_atomic(out / "report.html", page), runs
-
-
-#: Optional third-party packages a section may need, and the extra that installs each.
-_EXTRA_OF_MODULE = {"pytorch_lightning": "train", "lightning": "train", "dask": "scale", "distributed": "scale",
-                    "wfdb": "ecg", "neurokit2": "ecg"}
