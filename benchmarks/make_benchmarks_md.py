@@ -14,7 +14,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 TARGET = ROOT / "BENCHMARKS.md"
 #: First line of the area sections (the preamble ends before it).
 FIRST_AREA = "## restoration_dct"
-ORDER = ("restoration_dct", "restoration_sparse", "restoration_anomaly", "security", "classify", "reid", "pose")
+ORDER = ("install", "restoration_dct", "restoration_sparse", "restoration_anomaly", "security", "classify", "reid", "pose")
 
 
 def main() -> None:
