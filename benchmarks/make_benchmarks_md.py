@@ -12,16 +12,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 TARGET = ROOT / "BENCHMARKS.md"
-#: First line of the area sections (the preamble ends before it).
-FIRST_AREA = "## restoration_dct"
 ORDER = ("install", "restoration_dct", "restoration_sparse", "restoration_anomaly", "security", "classify", "reid", "pose")
 
 
 def main() -> None:
     text = TARGET.read_text()
-    cut = text.find("\n" + FIRST_AREA)
-    if cut < 0:
-        raise SystemExit(f"{TARGET}: no '{FIRST_AREA}' section to cut at")
+    cuts = [i for i in (text.find(f"\n## {name}") for name in ORDER) if i >= 0]
+    if not cuts:
+        raise SystemExit(f"{TARGET}: no area section (## <area>) to cut at")
+    cut = min(cuts)
     parts = [text[: cut + 1].rstrip() + "\n"]
     names = [n for n in ORDER if (RESULTS / f"{n}.md").is_file()]
     names += sorted(p.stem for p in RESULTS.glob("*.md") if p.stem not in ORDER)
