@@ -3,16 +3,37 @@
 Images are float arrays in [0, 1] of shape (H, W) or (H, W, C), ``channel_axis=-1``, like
 scikit-image. Integer files are converted once, here, with their dtype's range (8-bit / 255,
 16-bit / 65535).
+
+Reading is defensive (see docs/robustness.md): the format is recognised from the content, the
+size declared in the header is checked against :mod:`nlvision.limits` before any decoder
+allocates (the same check guards Pillow, tifffile and OpenCV), decoder failures of any kind
+become one ``ValueError`` naming the file, and float files follow one rule — they must lie in
+[0, 1] unless ``value_range`` / ``--range`` says how to map them; nothing is clipped silently.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from nlvision.atomic import atomic_path
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "load_image",
+    "save_image",
+    "list_images",
+    "validate_image",
+    "to_float",
+    "to_gray",
+    "apply_range",
+    "parse_range",
+    "set_default_range",
+    "get_default_range",
+]
 
 #: File extensions read and written by :func:`load_image` / :func:`save_image`.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".pgm", ".ppm", ".pnm")
@@ -138,11 +159,192 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return rgb2gray(image[..., :3])
 
 
-def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bool = False) -> np.ndarray:
+#: Process-wide default of ``value_range`` for :func:`load_image` (set by the ``--range`` option).
+_default_range: Any = None
+
+#: Tolerance of the float rule: values within this distance of [0, 1] are rounding, not range.
+FLOAT_TOLERANCE = 1e-6
+
+
+def parse_range(value: Any) -> Any:
+    """Parse a ``--range`` value: ``None``/``""``, ``"auto"`` or ``"LO,HI"`` (LO < HI, finite).
+
+    Parameters
+    ----------
+    value : str, tuple or None
+        Text from the command line, a ``(lo, hi)`` pair, ``"auto"`` or ``None``.
+
+    Returns
+    -------
+    None, str or tuple of float
+        ``None``, ``"auto"`` or ``(lo, hi)``.
+
+    Raises
+    ------
+    ValueError
+        If the value is not one of these forms.
+
+    Examples
+    --------
+    >>> parse_range("0,255")
+    (0.0, 255.0)
+    >>> parse_range("auto")
+    'auto'
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("", "none"):
+            return None
+        if text == "auto":
+            return "auto"
+        parts = text.replace(":", ",").split(",")
+    else:
+        parts = list(value) if isinstance(value, (tuple, list)) else [value]
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        lo, hi = float(parts[0]), float(parts[1])
+    except (TypeError, ValueError):
+        raise ValueError(f"--range: expected 'auto' or LO,HI (e.g. 0,255), got {value!r}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo >= hi:
+        raise ValueError(f"--range: expected finite LO < HI, got {value!r}")
+    return (lo, hi)
+
+
+def set_default_range(value: Any) -> None:
+    """Set the ``value_range`` that :func:`load_image` uses when none is passed (``--range``).
+
+    Parameters
+    ----------
+    value : str, tuple or None
+        As accepted by :func:`parse_range`.
+
+    Raises
+    ------
+    ValueError
+        If the value cannot be parsed.
+
+    Examples
+    --------
+    >>> set_default_range("0,255"); get_default_range()
+    (0.0, 255.0)
+    >>> set_default_range(None)
+    """
+    global _default_range
+    _default_range = parse_range(value)
+
+
+def get_default_range() -> Any:
+    """The process-wide default ``value_range`` of :func:`load_image` (``None`` unless ``--range`` was given).
+
+    Returns
+    -------
+    None, str or tuple of float
+        Current default.
+
+    Examples
+    --------
+    >>> get_default_range() is None
+    True
+    """
+    return _default_range
+
+
+def apply_range(raw: np.ndarray, value_range: Any, name: str = "image") -> np.ndarray:
+    """Map raw sample values to float64 in [0, 1] following the float-range rule.
+
+    * ``value_range=None``: integer/bool arrays use their dtype's range (8-bit / 255, 16-bit /
+      65535); float arrays must already lie in [0, 1] (within 1e-6) — otherwise ``ValueError``
+      that suggests ``--range``. Nothing is ever clipped silently.
+    * ``(lo, hi)``: ``(x - lo) / (hi - lo)``; a value outside [lo, hi] (beyond the same relative
+      tolerance) raises ``ValueError``.
+    * ``"auto"``: the array's own minimum and maximum map to 0 and 1 (a constant array maps to 0).
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        Decoded samples (finite).
+    value_range : None, "auto" or (float, float)
+        The rule to apply.
+    name : str
+        What to name in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array in [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If values fall outside the range the rule expects.
+
+    Examples
+    --------
+    >>> apply_range(np.array([0.0, 127.5, 255.0]), (0, 255)).tolist()
+    [0.0, 0.5, 1.0]
+    >>> apply_range(np.array([0.0, 255.0]), None, "f.tif")
+    Traceback (most recent call last):
+    ...
+    ValueError: f.tif: float image spans [0, 255], outside [0, 1]; pass --range 0,255 (value_range=(0, 255)) or --range auto to map it
+    """
+    value_range = parse_range(value_range)
+    raw = np.asarray(raw)
+    if value_range is None:
+        if not np.issubdtype(raw.dtype, np.floating):
+            return to_float(raw)
+        image = raw.astype(np.float64, copy=False)
+        lo, hi = float(image.min()), float(image.max())
+        if lo < -FLOAT_TOLERANCE or hi > 1.0 + FLOAT_TOLERANCE:
+            a, b = _nice(lo), _nice(hi)
+            raise ValueError(
+                f"{name}: float image spans [{a}, {b}], outside [0, 1]; "
+                f"pass --range {a},{b} (value_range=({a}, {b})) or --range auto to map it"
+            )
+        if lo < 0.0 or hi > 1.0:  # rounding noise of float writers only
+            image = np.clip(image, 0.0, 1.0)
+        return image
+    image = raw.astype(np.float64)
+    if value_range == "auto":
+        lo, hi = float(image.min()), float(image.max())
+        if hi <= lo:
+            return np.zeros_like(image)
+        return (image - lo) / (hi - lo)
+    lo, hi = value_range
+    amin, amax = float(image.min()), float(image.max())
+    slack = FLOAT_TOLERANCE * (hi - lo)
+    if amin < lo - slack or amax > hi + slack:
+        raise ValueError(f"{name}: values span [{amin:.6g}, {amax:.6g}], outside --range {lo:g},{hi:g}")
+    image -= lo
+    image /= hi - lo
+    if amin < lo or amax > hi:  # rounding noise within the tolerance
+        np.clip(image, 0.0, 1.0, out=image)
+    return image
+
+
+def _nice(v: float) -> str:
+    """Round a range end outwards to a readable number (0, 1, 255, 65535, or 4 significant digits)."""
+    for cand in (0.0, 1.0, -1.0, 255.0, 65535.0):
+        if abs(v - cand) <= 1e-6 * max(1.0, abs(cand)):
+            return f"{cand:g}"
+    return f"{v:.4g}"
+
+
+def load_image(
+    path: str | os.PathLike,
+    *,
+    as_gray: bool = False,
+    keep_alpha: bool = False,
+    value_range: Any = None,
+) -> np.ndarray:
     """Read a PNG, JPEG, TIFF, BMP or PNM file as a float64 array in [0, 1].
 
-    8- and 16-bit files, gray, gray+alpha, RGB and RGBA are supported. The alpha channel is
-    dropped unless ``keep_alpha`` is true.
+    8- and 16-bit files, gray, gray+alpha, RGB and RGBA are supported (and float TIFFs, see
+    ``value_range``). The alpha channel is dropped unless ``keep_alpha`` is true. The format is
+    recognised from the file's content, not its extension. The size declared in the header is
+    checked against :func:`nlvision.limits.max_pixels` before anything is decoded.
 
     Parameters
     ----------
@@ -152,6 +354,10 @@ def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bo
         Return the luminance of colour images.
     keep_alpha : bool
         Keep a 4th (alpha) channel.
+    value_range : None, "auto" or (float, float)
+        How raw samples map to [0, 1] (see :func:`apply_range`); defaults to the process-wide
+        value set by ``--range`` (:func:`set_default_range`), normally ``None``: integer files
+        use their dtype's range and float files must already lie in [0, 1].
 
     Returns
     -------
@@ -161,35 +367,85 @@ def load_image(path: str | os.PathLike, *, as_gray: bool = False, keep_alpha: bo
     Raises
     ------
     ValueError
-        If the file does not exist, cannot be decoded or is truncated.
+        If the file does not exist, cannot be decoded, is truncated, declares more pixels than
+        the limit, holds NaN/inf, or holds float values outside [0, 1] without ``value_range``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> Image.fromarray(np.array([[0, 255]], np.uint8)).save(p)
+    >>> load_image(p).tolist()
+    [[0.0, 1.0]]
     """
+    from nlvision import limits
+
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p}: is a folder, expected an image file")
     if not p.is_file():
         raise ValueError(f"{p}: no such file")
+    rng = _default_range if value_range is None else parse_range(value_range)
+    header = limits.check_image_file(p)  # refuses bombs before any decoder allocates
     try:
-        if p.suffix.lower() in _TIFF:
-            import tifffile
-
-            raw = tifffile.imread(p)
+        if header.format == "tiff":
+            raw = _read_tiff(p)
         else:
-            raw = _read_with_pillow(p)
-    except Exception as exc:  # decoders raise ValueError too (tifffile on truncated data): name the file
-        raise ValueError(f"{p}: cannot decode image ({type(exc).__name__}: {exc})") from None
-    raw = np.asarray(raw)
-    if raw.ndim == 3 and raw.shape[0] in (3, 4) and raw.shape[2] not in (1, 2, 3, 4):
-        raw = np.moveaxis(raw, 0, -1)  # planar TIFF
+            raw = _read_with_pillow(p, header)
+    except MemoryError:
+        raise ValueError(f"{p}: out of memory decoding a {header.height}x{header.width} image") from None
+    except ValueError as exc:
+        if str(exc).startswith(str(p)):
+            raise
+        raise ValueError(f"{p}: cannot decode image ({_one_line(exc)})") from None
+    except Exception as exc:  # decoders raise many types on corrupt data: name the file, one line
+        raise ValueError(f"{p}: cannot decode image ({type(exc).__name__}: {_one_line(exc)})") from None
     try:
-        image = validate_image(raw, name=str(p))
-    except (TypeError, ValueError) as exc:
+        raw = np.asarray(raw)
+        if raw.ndim == 3 and raw.shape[0] in (3, 4) and raw.shape[2] not in (1, 2, 3, 4):
+            raw = np.moveaxis(raw, 0, -1)  # planar TIFF
+        _check_raw(raw, str(p))
+        image = apply_range(raw, rng, str(p))
+        if image.ndim == 3:
+            if image.shape[2] in (2, 4) and not keep_alpha:
+                image = image[..., :-1]
+            if image.shape[2] == 1:
+                image = image[..., 0]
+        if as_gray:
+            image = to_gray(image)
+    except MemoryError:
+        raise ValueError(f"{p}: out of memory converting a {header.height}x{header.width} image") from None
+    except TypeError as exc:
         raise ValueError(str(exc)) from None
-    if image.ndim == 3:
-        if image.shape[2] in (2, 4) and not keep_alpha:
-            image = image[..., :-1]
-        if image.shape[2] == 1:
-            image = image[..., 0]
-    if as_gray:
-        image = to_gray(image)
-    return np.clip(image, 0.0, 1.0)
+    return image
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_raw(raw: np.ndarray, name: str) -> None:
+    """Shape/dtype/finiteness checks of decoded samples (validate_image without the float copy)."""
+    if raw.dtype == object or not (np.issubdtype(raw.dtype, np.number) or raw.dtype == bool):
+        raise ValueError(f"{name}: unsupported sample type {raw.dtype}")
+    if np.issubdtype(raw.dtype, np.complexfloating):
+        raise ValueError(f"{name}: complex samples are not an image")
+    if raw.size == 0:
+        raise ValueError(f"{name}: empty image of shape {raw.shape}")
+    if raw.ndim not in (2, 3) or (raw.ndim == 3 and raw.shape[2] not in (1, 2, 3, 4)):
+        raise ValueError(f"{name}: expected shape (H, W) or (H, W, C) with C <= 4, got {raw.shape}")
+    if np.issubdtype(raw.dtype, np.floating) and not np.all(np.isfinite(raw)):
+        bad = int(np.count_nonzero(~np.isfinite(raw)))
+        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+
+
+def _read_tiff(p: Path) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(p) as tf:
+        return tf.series[0].asarray()
 
 
 def _png_is_16bit_color(p: Path) -> bool:
@@ -200,7 +456,11 @@ def _png_is_16bit_color(p: Path) -> bool:
 
 
 def _read_png16_color(p: Path) -> np.ndarray | None:
-    """Pillow reduces 16-bit colour PNGs to 8 bits; OpenCV (if installed) keeps all 16."""
+    """Pillow reduces 16-bit colour PNGs to 8 bits; OpenCV (if installed) keeps all 16.
+
+    The caller has checked the PNG header against the pixel limit (OpenCV's own limit,
+    ``CV_IO_MAX_IMAGE_PIXELS``, is 2**30 and would let a bomb through).
+    """
     try:
         import cv2
     except ImportError:
@@ -215,32 +475,41 @@ def _read_png16_color(p: Path) -> np.ndarray | None:
     return np.ascontiguousarray(raw)
 
 
-def _read_with_pillow(p: Path) -> np.ndarray:
+_PIL_KEEP = ("L", "LA", "RGB", "RGBA")
+
+
+def _read_with_pillow(p: Path, header: Any = None) -> np.ndarray:
     from PIL import Image
 
-    if p.suffix.lower() == ".png" and _png_is_16bit_color(p):
+    from nlvision import limits
+
+    if header is not None and header.format == "png" and header.bits == 16 and header.channels in (3, 4):
         raw = _read_png16_color(p)
         if raw is not None:
             return raw
 
+    limit = limits.max_pixels()
+    Image.MAX_IMAGE_PIXELS = limit  # our check below is the binding one; Pillow's would error at 2x
     with Image.open(p) as im:
+        limits.check_pixels(im.size[1], im.size[0], str(p))  # formats the header parser does not know
         im.load()  # raises on truncated data
         mode = im.mode
-        if mode in ("I;16", "I;16B", "I;16L"):
+        if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
             return np.asarray(im, dtype=np.uint16)
         if mode == "I":
             arr = np.asarray(im)
             return arr.astype(np.uint16) if arr.max() <= 65535 and arr.min() >= 0 else arr.astype(np.float64)
-        if mode in ("RGB;16", "RGBA;16") or mode.endswith(";16"):
-            return np.asarray(im)
-        if mode == "P":
-            im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-        elif mode in ("CMYK", "YCbCr", "HSV", "LAB"):
-            im = im.convert("RGB")
-        elif mode == "1":
-            im = im.convert("L")
-        elif mode == "F":
+        if mode == "F":
             return np.asarray(im, dtype=np.float64)
+        if mode.endswith(";16") or mode.endswith(";16B"):
+            return np.asarray(im)
+        if mode == "1":
+            im = im.convert("L")
+        elif mode == "La":
+            im = im.convert("LA")
+        elif mode not in _PIL_KEEP:  # P, PA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV, ...
+            has_alpha = "A" in mode or "a" in mode or "transparency" in im.info
+            im = im.convert("RGBA" if has_alpha else "RGB")
         return np.asarray(im)
 
 
@@ -286,19 +555,43 @@ _PIL_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", "
 def list_images(spec: str | os.PathLike) -> list[Path]:
     """Expand a file, a folder (its image files, sorted) or a glob pattern into image paths.
 
+    Hidden files (names starting with ``.``: the temporary files of :mod:`nlvision.atomic`,
+    macOS ``._*`` resource forks) are skipped in folders and globs.
+
+    Parameters
+    ----------
+    spec : str or path-like
+        A file, a folder or a glob pattern.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Sorted image paths (the file itself for a file).
+
     Raises
     ------
     ValueError
         If nothing matches.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("b.png", "a.tif", ".a.png", "notes.txt"):
+    ...     _ = (d / n).write_bytes(b"")
+    >>> [p.name for p in list_images(d)]
+    ['a.tif', 'b.png']
     """
     import glob
 
     s = str(spec)
     p = Path(s)
     if p.is_dir():
-        files = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and f.is_file())
-    elif any(ch in s for ch in "*?["):
-        files = sorted(Path(f) for f in glob.glob(s) if Path(f).is_file())
+        files = sorted(
+            f for f in p.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS and not f.name.startswith(".") and f.is_file()
+        )
+    elif any(ch in s for ch in "*?[") and not p.exists():
+        files = sorted(Path(f) for f in glob.glob(s) if Path(f).is_file() and not Path(f).name.startswith("."))
     else:
         files = [p]
     if not files:

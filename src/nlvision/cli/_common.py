@@ -1,21 +1,52 @@
-"""Helpers shared by the command modules: output and batch processing."""
+"""Helpers shared by the command modules: output, batch processing and the shared options.
+
+Shared options (declare them as parameter defaults; they validate and apply themselves):
+
+* ``jobs: int = JOBS`` and ``scheduler: Optional[str] = SCHEDULER`` — pass both to
+  :func:`run_batch` (``run_batch(items, process, label=..., jobs=jobs, scheduler=scheduler)``);
+* ``max_pixels: Optional[str] = MAX_PIXELS`` — sets :func:`nlvision.limits.set_max_pixels`;
+* ``value_range: Optional[str] = RANGE`` — sets the default ``value_range`` of
+  :func:`nlvision.imageio.load_image` (the float-range rule, ``--range LO,HI`` or ``auto``).
+"""
 
 from __future__ import annotations
 
 import json
-import sys
+import math
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import typer
 
+from nlvision.batch import BatchResult, check_engine
+from nlvision.batch import run_batch as _run_batch
+
 
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:
-    """Print ``result`` as JSON (``--json``) or as human-readable ``text``."""
+    """Print ``result`` as JSON (``--json``; NaN/inf become null: strict JSON) or as human-readable ``text``."""
     if as_json:
-        typer.echo(json.dumps(result, indent=2, default=_jsonable))
+        typer.echo(json.dumps(_finite(result), indent=2, default=_jsonable, allow_nan=False))
     else:
         typer.echo(text if text is not None else _format_plain(result))
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        return obj
+    if isinstance(obj, np.floating):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.ndarray) and np.issubdtype(obj.dtype, np.floating):
+        return [_finite(v) for v in obj.tolist()] if obj.ndim else _finite(float(obj))
+    return obj
 
 
 def _jsonable(obj: Any) -> Any:
@@ -49,8 +80,14 @@ def run_batch(
     *,
     label: str = "processing",
     show_progress: bool = True,
-) -> tuple[list[tuple[Any, Any]], list[tuple[Any, str]]]:
+    jobs: int = 1,
+    scheduler: Optional[str] = None,
+) -> BatchResult:
     """Apply ``process`` to every item; a failing item is reported on stderr and skipped.
+
+    Failure lines read ``error: <path>: <message>``. ``jobs`` > 1 runs on local processes,
+    ``scheduler`` on a dask.distributed cluster (see :mod:`nlvision.batch`); results are in
+    input order either way.
 
     Returns
     -------
@@ -58,19 +95,49 @@ def run_batch(
         ``done`` holds ``(item, result)`` pairs, ``failed`` holds ``(item, message)`` pairs.
         Commands exit with code 1 when ``failed`` is not empty.
     """
-    from tqdm import tqdm
+    return _run_batch(items, process, label=label, show_progress=show_progress, jobs=jobs, scheduler=scheduler)
 
-    items = list(items)
-    done, failed = [], []
-    bar = tqdm(items, desc=label, disable=not show_progress or len(items) < 2, file=sys.stderr)
-    for item in bar:
-        try:
-            done.append((item, process(item)))
-        except (ValueError, TypeError, OSError) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            failed.append((item, message))
-            tqdm.write(f"error: {item}: {message}", file=sys.stderr)
-    return done, failed
+
+def failed_entries(failed: list) -> list[dict]:
+    """``[{"input": path, "error": message}, ...]`` for a JSON summary of a batch's failures."""
+    from nlvision.batch import item_name
+
+    return [{"input": item_name(item), "error": message} for item, message in failed]
+
+
+def _check_jobs(value: int) -> int:
+    check_engine(value, None)
+    return value
+
+
+def _apply_max_pixels(value: Optional[str]) -> Optional[str]:
+    from nlvision.limits import set_max_pixels
+
+    set_max_pixels(value)  # None resets to $NLVISION_MAX_PIXELS / the default
+    return value
+
+
+def _apply_range(value: Optional[str]) -> Optional[str]:
+    from nlvision.imageio import set_default_range
+
+    set_default_range(value)
+    return value
+
+
+# Options of the batch commands (denoise, inpaint, noise estimate, encrypt, anomaly detect, vsi).
+JOBS = typer.Option(1, "--jobs", "-j", callback=_check_jobs, help="Local worker processes for a batch (outputs identical to --jobs 1).")
+SCHEDULER = typer.Option(
+    None, "--scheduler", help="Run the batch on a dask.distributed scheduler (tcp://host:8786), or 'local[:N]'; needs [scale]."
+)
+# Options of every command that reads images.
+MAX_PIXELS = typer.Option(
+    None, "--max-pixels", callback=_apply_max_pixels,
+    help="Largest image (height x width) read; default 67108864 (8192x8192) or $NLVISION_MAX_PIXELS.",
+)
+RANGE = typer.Option(
+    None, "--range", callback=_apply_range,
+    help="How float images map to [0, 1]: LO,HI (e.g. 0,255) or auto; default: float files must lie in [0, 1].",
+)
 
 
 # Options of the Lightning trainer, shared by every `train` command (classify, reid, pose).

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from nlvision.cli._common import emit, run_batch
+from nlvision.cli._common import JOBS, MAX_PIXELS, RANGE, SCHEDULER, emit, run_batch
 
 METHODS = ("dct", "ksvd")
 
@@ -157,6 +157,7 @@ def denoise(
     dictionary: Optional[Path] = typer.Option(None, "--dictionary", help="Dictionary file for --method ksvd."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image (or folder of same-named files) for PSNR."),
     workers: int = typer.Option(1, "--workers", help="Threads for the sliding DCT (same result for any value)."),
+    jobs: int = JOBS, scheduler: Optional[str] = SCHEDULER, max_pixels: Optional[str] = MAX_PIXELS, value_range: Optional[str] = RANGE,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Denoise images by sliding-DCT hard thresholding (or K-SVD); prints sigma, time and PSNR."""
@@ -214,7 +215,7 @@ def denoise(
         src, dst = pair
         return _denoise_one(src, dst, reference=None if reference is None else reference / src.name, **kwargs)
 
-    done, failed = run_batch(list(zip(inputs, outputs)), process, label="denoise")
+    done, failed = run_batch(list(zip(inputs, outputs)), process, label="denoise", jobs=jobs, scheduler=scheduler)
     infos = [info for _, info in done]
     summary = {"done": len(done), "failed": [{"input": str(i[0]), "error": msg} for i, msg in failed], "results": infos}
     emit(summary, as_json, "\n".join([_describe(i) for i in infos] + [f"{len(done)} denoised, {len(failed)} failed"]))
@@ -225,6 +226,7 @@ def denoise(
 def noise_estimate(
     inp: str = typer.Argument(..., metavar="IN", help="Image, folder or glob pattern."),
     method: str = typer.Option("pca", "--method", help="pca (default, patch PCA) | mad (the seed's estimator)."),
+    jobs: int = JOBS, scheduler: Optional[str] = SCHEDULER, max_pixels: Optional[str] = MAX_PIXELS, value_range: Optional[str] = RANGE,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Estimate the noise standard deviation (0-255 units), per channel for colour images."""
@@ -249,7 +251,7 @@ def noise_estimate(
         r = process(Path(inp))
         emit(r, as_json, line(r))
         return 0
-    done, failed = run_batch(list_images(inp), process, label="noise estimate")
+    done, failed = run_batch(list_images(inp), process, label="noise estimate", jobs=jobs, scheduler=scheduler)
     results = [r for _, r in done]
     summary = {"results": results, "failed": [{"input": str(i), "error": msg} for i, msg in failed]}
     emit(summary, as_json, "\n".join(line(r) for r in results))
