@@ -16,7 +16,7 @@ import time
 import torch
 
 from nlvision.classify.data import load_digits
-from nlvision.classify.train import digits_recipe, train_classifier
+from nlvision.classify import digits_recipe, train_classifier
 from nlvision.engine import TrainerConfig
 
 

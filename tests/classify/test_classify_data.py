@@ -239,3 +239,38 @@ def test_cifar_batch_with_legacy_numpy_core_reference(tmp_path):
     (tmp_path / "data_batch_1").write_bytes(raw)
     x, y = load_cifar_batch(tmp_path / "data_batch_1")
     assert y.tolist() == [4, 2] and x[1, 0, 1, 1] == (3072 + 1024 + 1) % 256
+
+
+class _DeclaredArray:
+    """Pickles as a call that allocates an array of a declared shape (no data in the file)."""
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+@pytest.mark.parametrize("how", ["ndarray", "_reconstruct"])
+def test_cifar_batch_declaring_huge_array_is_refused_before_allocating(tmp_path, how):
+    """Issue #14: an 88-byte batch declaring 400,000 rows loaded as 1.2 GiB. The declared size is checked
+    against the file size first; tracemalloc shows nothing near the declared size is allocated."""
+    import tracemalloc
+
+    if how == "ndarray":
+        bomb = _DeclaredArray(np.ndarray, ((400_000, 3072), "u1"))
+    else:
+        from numpy._core.multiarray import _reconstruct
+
+        bomb = _DeclaredArray(_reconstruct, (np.ndarray, (400_000, 3072), b"B"))
+    raw = pickle.dumps({b"data": bomb, b"labels": [0]}, protocol=2)
+    assert len(raw) < 200
+    (tmp_path / "test_batch").write_bytes(raw)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"test_batch: not a CIFAR-10 python batch .*declares an array of 1,228,800,000 bytes"):
+            load_cifar_batch(tmp_path / "test_batch")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from sklearn.metrics import confusion_matrix as sk_confusion
 
-from nlvision.classify.evaluate import confusion_matrix, evaluate_model, load_classifier, plot_confusion, predict_images, top_k
-from nlvision.classify.model import ClassifierConfig, ResNetClassifier
+from nlvision.classify import confusion_matrix, evaluate_classifier, load_classifier_model, plot_confusion, predict_classifier, top_k
+from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier
 from nlvision.nn.weights import save_checkpoint
 
 
@@ -45,7 +45,7 @@ class _Fixed(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.w = torch.nn.Parameter(torch.zeros(1))
-        self.config = ClassifierConfig("resnet18", num_classes=3)
+        self.config = ClassifierModelConfig("resnet18", num_classes=3)
 
     def forward(self, x):
         cls = torch.round(x[:, 0, 0, 0] * 255).long()
@@ -57,13 +57,13 @@ def test_evaluate_model_accuracy_and_per_class():
     pred = np.array([0, 1, 1, 1, 2, 2, 0, 2])
     imgs = np.zeros((8, 4, 4, 3), np.uint8)
     imgs[:, 0, 0, 0] = pred
-    r = evaluate_model(_Fixed(), imgs, labels, classes=["a", "b", "c"], batch_size=3)
+    r = evaluate_classifier(_Fixed(), imgs, labels, classes=["a", "b", "c"], batch_size=3)
     assert r["accuracy"] == pytest.approx(6 / 8)
     assert r["per_class_accuracy"] == pytest.approx({"a": 0.5, "b": 1.0, "c": 0.75})
     with pytest.raises(ValueError, match="labels: expected 8 labels"):
-        evaluate_model(_Fixed(), imgs, labels[:3], classes=["a", "b", "c"])
+        evaluate_classifier(_Fixed(), imgs, labels[:3], classes=["a", "b", "c"])
     with pytest.raises(ValueError, match="images: expected an"):
-        evaluate_model(_Fixed(), imgs.astype(float), labels, classes=["a", "b", "c"])
+        evaluate_classifier(_Fixed(), imgs.astype(float), labels, classes=["a", "b", "c"])
 
 
 def test_plot_confusion_writes_png(tmp_path):
@@ -76,33 +76,42 @@ def test_plot_confusion_writes_png(tmp_path):
 
 
 def test_load_classifier_checks_task_and_architecture(tmp_path):
-    cfg = ClassifierConfig("resnet18", num_classes=3, width=4, upsample_steps=0, image_size=16, classes=["a", "b", "c"])
+    cfg = ClassifierModelConfig("resnet18", num_classes=3, width=4, upsample_steps=0, image_size=16, classes=["a", "b", "c"])
     m = ResNetClassifier(cfg).eval()
     save_checkpoint(tmp_path / "ok.safetensors", m, task="classify", config=cfg.to_dict())
-    back = load_classifier(tmp_path / "ok.safetensors")
+    back = load_classifier_model(tmp_path / "ok.safetensors")
     x = torch.rand(2, 3, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(back(x), m(x))
     Image.fromarray((np.random.default_rng(0).random((20, 30, 3)) * 255).astype(np.uint8)).save(tmp_path / "a.png")
-    r = predict_images(back, [tmp_path / "a.png"], k=2)
-    assert [t["class"] for t in r[0]["top_k"]] != [] and len(r[0]["top_k"]) == 2
+    r, failed = predict_classifier(back, [tmp_path / "a.png"], k=2)
+    assert not failed and [t["class"] for t in r[0]["top_k"]] != [] and len(r[0]["top_k"]) == 2
     with torch.no_grad():
         from nlvision.classify.data import prepare_image
         from nlvision.imageio import load_image
 
         ref = torch.softmax(m(torch.from_numpy(prepare_image(load_image(tmp_path / "a.png"), 16)).permute(2, 0, 1)[None].float() / 255), 1)[0]
     assert r[0]["top_k"][0]["probability"] == pytest.approx(float(ref.max()), rel=1e-5)
+    # metadata that is valid JSON but not an object: one clean error
+    from safetensors.torch import save_file
+
+    save_file({"a": torch.zeros(1)}, str(tmp_path / "list.safetensors"), metadata={"nlvision": "[1, 2]"})
+    with pytest.raises(ValueError, match="metadata must be a JSON object"):
+        load_classifier_model(tmp_path / "list.safetensors")
+    save_file({"a": torch.zeros(1)}, str(tmp_path / "cfg.safetensors"), metadata={"nlvision": '{"task": "classify", "config": [1]}'})
+    with pytest.raises(ValueError, match="metadata must be a JSON object"):
+        load_classifier_model(tmp_path / "cfg.safetensors")
     # another task's checkpoint
     save_checkpoint(tmp_path / "reid.safetensors", m, task="reid", config=cfg.to_dict())
     with pytest.raises(ValueError, match="checkpoint is for task 'reid', expected 'classify'"):
-        load_classifier(tmp_path / "reid.safetensors")
+        load_classifier_model(tmp_path / "reid.safetensors")
     # weights of another architecture under a resnet18 config
-    big = ResNetClassifier(ClassifierConfig("resnet50", num_classes=3, width=4, upsample_steps=0, image_size=16))
+    big = ResNetClassifier(ClassifierModelConfig("resnet50", num_classes=3, width=4, upsample_steps=0, image_size=16))
     save_checkpoint(tmp_path / "mixed.safetensors", big, task="classify", config=cfg.to_dict())
     with pytest.raises(ValueError, match=r"does not match architecture resnet18: .*missing key"):
-        load_classifier(tmp_path / "mixed.safetensors")
+        load_classifier_model(tmp_path / "mixed.safetensors")
     with pytest.raises(ValueError, match="no such checkpoint"):
-        load_classifier(tmp_path / "none.safetensors")
+        load_classifier_model(tmp_path / "none.safetensors")
 
 
 from hypothesis import given, settings
@@ -118,3 +127,35 @@ def test_confusion_property_vs_sklearn(case):
     rows = ref.sum(1, keepdims=True)
     ref = np.divide(ref, rows, out=np.zeros_like(ref), where=rows > 0)
     np.testing.assert_allclose(confusion_matrix(y, p, k), ref)
+
+
+def test_predict_batched_matches_one_by_one_and_reports_bad_files(tmp_path):
+    """Batched prediction over a folder/glob gives each image's own probabilities (computed one at a time
+    with the model directly), in order, and a file that fails to decode is reported, not fatal."""
+    from nlvision.classify.data import prepare_image
+    from nlvision.imageio import load_image
+
+    cfg = ClassifierModelConfig("resnet18", num_classes=4, width=4, upsample_steps=0, image_size=12)
+    torch.manual_seed(0)
+    m = ResNetClassifier(cfg).eval()
+    rng = np.random.default_rng(1)
+    for i in range(7):
+        Image.fromarray((rng.random((10 + i, 14, 3)) * 255).astype(np.uint8)).save(tmp_path / f"im{i}.png")
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    preds, failed = predict_classifier(m, [tmp_path], k=4, batch_size=3)
+    assert [f["image"] for f in failed] == [str(tmp_path / "broken.png")] and failed[0]["error"]
+    assert [p["image"] for p in preds] == [str(tmp_path / f"im{i}.png") for i in range(7)]
+    for p in preds:
+        x = torch.from_numpy(prepare_image(load_image(p["image"]), 12)).permute(2, 0, 1)[None].float() / 255
+        with torch.no_grad():
+            ref = torch.softmax(m(x), 1)[0].numpy()
+        got = np.zeros(4)
+        for t in p["top_k"]:
+            got[t["index"]] = t["probability"]
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+    globbed, _ = predict_classifier(m, [str(tmp_path / "im[0-2].png")], k=1)
+    assert [p["image"] for p in globbed] == [str(tmp_path / f"im{i}.png") for i in range(3)]
+    with pytest.raises(ValueError, match="no file matches"):
+        predict_classifier(m, [str(tmp_path / "*.jpg")])
+    with pytest.raises(ValueError, match="no such file or folder"):
+        predict_classifier(m, [tmp_path / "missing.png"])

@@ -7,26 +7,26 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nlvision.classify.model import ClassifierConfig, ResNetClassifier, load_backbone_weights
+from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier, load_backbone_weights
 from nlvision.nn.resnet import resnet18, resnet50
 
 
 def test_trainable_head_matches_seed_summary():
     # Seed 001, Keras summary: "Trainable params: 24,586" = BN gamma/beta (2*2048) + Dense (2048*10 + 10)
     with torch.device("meta"):
-        m = ResNetClassifier(ClassifierConfig("resnet50", num_classes=10))
+        m = ResNetClassifier(ClassifierModelConfig("resnet50", num_classes=10))
     assert m.trainable_parameters() == 24_586
     # the frozen backbone is torchvision's ResNet50 without fc
     assert sum(p.numel() for p in m.backbone.parameters()) == 23_508_032
     with torch.device("meta"):
-        ft = ResNetClassifier(ClassifierConfig("resnet50", num_classes=10, freeze_backbone=False))
+        ft = ResNetClassifier(ClassifierModelConfig("resnet50", num_classes=10, freeze_backbone=False))
     assert ft.trainable_parameters() == 23_508_032 + 24_586
 
 
 def _tiny(**kw):
     cfg = dict(backbone="resnet18", num_classes=4, width=4, upsample_steps=2, image_size=8)
     cfg.update(kw)
-    return ResNetClassifier(ClassifierConfig(**cfg))
+    return ResNetClassifier(ClassifierModelConfig(**cfg))
 
 
 def test_preprocess_is_nearest_upsampling_and_imagenet_normalisation():
@@ -40,22 +40,42 @@ def test_preprocess_is_nearest_upsampling_and_imagenet_normalisation():
 
 
 def test_forward_is_gmp_bn_dropout_linear_in_eval():
-    m = _tiny()
+    # 16x16 inputs, x4 upsampled to 64x64 -> a 2x2 final map (stride 32): max and mean differ, so the
+    # seed's GlobalMaxPooling2D is checked, not just "some global pooling" (a 1x1 map cannot tell).
+    m = _tiny(upsample_steps=2)
     with torch.no_grad():
         for t in (m.bn.running_mean, m.bn.weight, m.bn.bias):
             t.copy_(torch.randn(t.shape))
         m.bn.running_var.copy_(torch.rand(m.bn.running_var.shape) + 0.5)
     m.eval()
-    x = torch.rand(3, 3, 8, 8)
+    x = torch.rand(3, 3, 16, 16, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         fmap = m.backbone.forward_features(m.preprocess(x))
+        assert fmap.shape[-2:] == (2, 2)
         pooled = fmap.amax(dim=(2, 3))  # global max pooling
-        bn = (pooled - m.bn.running_mean) / torch.sqrt(m.bn.running_var + 1e-3) * m.bn.weight + m.bn.bias  # Keras eps
-        ref = F.linear(bn, m.fc.weight, m.fc.bias)
+        mean_pooled = fmap.mean(dim=(2, 3))
+        assert (pooled - mean_pooled).abs().max() > 1e-2  # the test can tell max from average pooling
+
+        def head(p):
+            bn = (p - m.bn.running_mean) / torch.sqrt(m.bn.running_var + 1e-3) * m.bn.weight + m.bn.bias  # Keras eps
+            return F.linear(bn, m.fc.weight, m.fc.bias)
+
+        ref = head(pooled)
         torch.testing.assert_close(m(x), ref, rtol=1e-5, atol=1e-5)
+        assert (m(x) - head(mean_pooled)).abs().max() > 1e-3  # average pooling in its place would fail
         p = m.predict_proba(x)
     torch.testing.assert_close(p.sum(1), torch.ones(3))
     torch.testing.assert_close(p, torch.softmax(ref, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_average_pooling_in_place_of_max_fails_the_check():
+    """Mutation check of the test above: the same model with nn.AdaptiveAvgPool2d gives other logits."""
+    m = _tiny(upsample_steps=2).eval()
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ref = m(x)
+        m.pool = torch.nn.AdaptiveAvgPool2d(1)
+        assert not torch.allclose(m(x), ref, rtol=1e-5, atol=1e-5)
 
 
 def test_frozen_backbone_keeps_weights_and_statistics():
@@ -95,17 +115,17 @@ def test_backbone_weights_from_torchvision_file(tmp_path):
 
 def test_config_bad_values():
     with pytest.raises(ValueError, match=r"backbone: unknown backbone 'vgg16'.*resnet18"):
-        ClassifierConfig("vgg16")
+        ClassifierModelConfig("vgg16")
     with pytest.raises(ValueError, match="num_classes"):
-        ClassifierConfig(num_classes=1)
+        ClassifierModelConfig(num_classes=1)
     with pytest.raises(ValueError, match="dropout"):
-        ClassifierConfig(dropout=1.0)
+        ClassifierModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match="upsample_steps"):
-        ClassifierConfig(upsample_steps=9)
+        ClassifierModelConfig(upsample_steps=9)
     with pytest.raises(ValueError, match="classes"):
-        ClassifierConfig(num_classes=3, classes=["a"])
+        ClassifierModelConfig(num_classes=3, classes=["a"])
     with pytest.raises(ValueError, match=r"unknown classifier keys \['colour'\]"):
-        ClassifierConfig.from_dict({"colour": 1})
+        ClassifierModelConfig.from_dict({"colour": 1})
     m = _tiny()
     with pytest.raises(ValueError, match=r"x: expected shape \(B, 3, H, W\)"):
         m(torch.zeros(1, 1, 8, 8))
@@ -118,7 +138,7 @@ def test_default_config_reproduces_seed_summary_shapes():
     # -> GlobalMaxPooling2D (2048) -> BatchNormalization -> Dropout -> Dense (10)
     torch.set_default_device("meta")
     try:
-        m = ResNetClassifier(ClassifierConfig()).eval()
+        m = ResNetClassifier(ClassifierModelConfig()).eval()
         x = torch.zeros(2, 3, 32, 32)
         up = m.preprocess(x)
         fmap = m.backbone.forward_features(up)

@@ -9,9 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from nlvision.classify import ClassifierModelConfig, ClassifierTrainConfig, train_classifier
 from nlvision.classify import train as train_mod
-from nlvision.classify.model import ClassifierConfig
-from nlvision.classify.train import TrainConfig, train_classifier
 from nlvision.cli import main
 from nlvision.engine import TrainerConfig
 
@@ -31,9 +30,9 @@ def test_crash_then_resume_continues_from_last_checkpoint(tmp_path, monkeypatch,
         return original(self, batch, batch_idx)
 
     monkeypatch.setattr(train_mod.ClassifierModule, "training_step", crashing)
-    mc = ClassifierConfig("resnet18", width=4, upsample_steps=0, image_size=8, freeze_backbone=False)
+    mc = ClassifierModelConfig("resnet18", width=4, upsample_steps=0, image_size=8, freeze_backbone=False)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        train_classifier("digits", out, model_config=mc, train_config=TrainConfig(batch_size=32),
+        train_classifier("digits", out, model_config=mc, train_config=ClassifierTrainConfig(batch_size=32),
                          trainer_config=TrainerConfig(epochs=3, progress=False, limit_train_batches=2, accelerator="cpu", devices="1"))
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False, map_location="cpu")
     assert ckpt["global_step"] == 2  # epoch 0 finished; the crashed epoch 1 is lost
@@ -57,9 +56,15 @@ def test_crash_then_resume_continues_from_last_checkpoint(tmp_path, monkeypatch,
     assert abs(np.diag(np.array(metrics["counts"])).sum() / 450 - metrics["accuracy"]) < 1e-9
     assert (out / "confusion.png").is_file()
 
-    # resuming with another architecture is refused in one line
+    # resuming with another architecture or learning rate is refused in one line, nothing written
+    before = (out / "config.json").read_text()
     rc = main(["classify", "train", "--data", "digits", *TINY, "--width", "8", "--epochs", "4", "--resume", "--out", str(out)])
-    assert rc == 2 and "--resume: the run in" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "--resume: the run was started with model.width=4 (now 8)" in err[0]
+    rc = main(["classify", "train", "--data", "digits", *TINY, "--lr", "0.02", "--epochs", "4", "--resume", "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "run.train.lr=0.01 (now 0.02)" in err[0]
+    assert (out / "config.json").read_text() == before
 
     # evaluate: the run's data by default, same numbers as training's final evaluation
     rc = main(["classify", "evaluate", str(out), "--json"])
@@ -80,6 +85,10 @@ def test_crash_then_resume_continues_from_last_checkpoint(tmp_path, monkeypatch,
     probs = [t["probability"] for t in res["predictions"][0]["top_k"]]
     assert probs == sorted(probs, reverse=True) and sum(probs) <= 1 + 1e-6
     assert "bad.png" in res["failed"][0]["image"] and "bad.png" in captured.err
+    # a folder and a glob work too (batched)
+    rc = main(["classify", "predict", str(out), str(tmp_path / "*.png"), "--json", "--no-progress"])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 1 and [p["image"] for p in res["predictions"]] == [str(tmp_path / "ok.png")]
 
 
 @pytest.mark.parametrize(
@@ -92,6 +101,11 @@ def test_crash_then_resume_continues_from_last_checkpoint(tmp_path, monkeypatch,
         (["--resume"], "--resume: no checkpoint"),
         (["--lr", "-1"], "lr: expected a positive"),
         (["--data", "folder:/nonexistent"], "not a folder"),
+        (["--devices", "0"], "--devices: expected"),
+        (["--limit-batches", "-1"], "--limit-batches: expected"),
+        (["--accelerator", "tpu7"], "--accelerator: expected one of"),
+        (["--precision", "fp8"], "--precision: expected one of"),
+        (["--devices", "0,1"], "list of device ids"),
     ],
 )
 def test_train_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
@@ -101,6 +115,28 @@ def test_train_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, mess
     assert rc == 2
     assert len(err) == 1 and message in err[0] and err[0].startswith("error:")
     assert not out.exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_train_gpu_without_gpu_exits_2_before_writing(tmp_path, capsys):
+    out = tmp_path / "out"
+    for cmd in (["train", *TINY, "--out", str(out)], ["evaluate", str(out)], ["predict", str(out), str(tmp_path)]):
+        rc = main(["classify", *cmd, "--accelerator", "gpu"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1 and "--accelerator: 'gpu' requested but no CUDA GPU is available" in err[0]
+    assert not out.exists()
+
+
+def test_missing_lightning_one_line(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pytorch_lightning", None)
+    for cmd in (["train", *TINY, "--out", str(tmp_path / "o")], ["evaluate", str(tmp_path)], ["predict", str(tmp_path), "x.png"]):
+        rc = main(["classify", *cmd])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1
+        assert f"classify {cmd[0]} needs the [train] extra: pip install 'nlvision[train]'" in err[0]
+    assert not (tmp_path / "o").exists()
 
 
 def test_evaluate_predict_bad_input(tmp_path, capsys):
@@ -126,10 +162,10 @@ def test_same_seed_same_weights(tmp_path):
 
     data = load_digits(image_size=8)
     data.x_test, data.y_test = data.x_test[:20], data.y_test[:20]
-    mc = ClassifierConfig("resnet18", width=4, upsample_steps=0, image_size=8, freeze_backbone=False)
+    mc = ClassifierModelConfig("resnet18", width=4, upsample_steps=0, image_size=8, freeze_backbone=False)
     states = []
     for run, seed in (("a", 3), ("b", 3)):
-        train_classifier(data, tmp_path / run, model_config=mc, train_config=TrainConfig(batch_size=32),
+        train_classifier(data, tmp_path / run, model_config=mc, train_config=ClassifierTrainConfig(batch_size=32),
                          trainer_config=TrainerConfig(epochs=1, progress=False, limit_train_batches=2, seed=seed,
                                                       accelerator="cpu", devices="1"))
         states.append(load_checkpoint(tmp_path / run / "model.safetensors", task="classify")[0])

@@ -51,16 +51,29 @@ DATA_KINDS = ("digits", "cifar10:PATH", "folder:PATH")
 class ClassificationData:
     """A train/test split of RGB images.
 
-    Attributes
+    Parameters
     ----------
-    x_train, x_test : np.ndarray
-        ``uint8`` images, shape (N, H, W, 3).
-    y_train, y_test : np.ndarray
+    x_train : np.ndarray
+        ``uint8`` training images, shape (N, H, W, 3).
+    y_train : np.ndarray
         ``int64`` class indices in ``[0, len(classes))``.
+    x_test : np.ndarray
+        ``uint8`` test images, shape (M, H, W, 3).
+    y_test : np.ndarray
+        ``int64`` class indices of the test images.
     classes : list of str
         Class names, index order.
     name : str
         The data specification it was read from.
+    notes : dict
+        Free-form provenance notes.
+
+    Examples
+    --------
+    >>> d = ClassificationData(np.zeros((2, 4, 4, 3), np.uint8), np.array([0, 1]),
+    ...                        np.zeros((1, 4, 4, 3), np.uint8), np.array([1]), ["a", "b"])
+    >>> d.image_size, d.num_classes
+    ((4, 4), 2)
     """
 
     x_train: np.ndarray
@@ -78,6 +91,7 @@ class ClassificationData:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes."""
         return len(self.classes)
 
 
@@ -107,10 +121,13 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that only rebuilds plain containers and numpy arrays.
+    """Unpickler that only rebuilds plain containers and numpy arrays, within a size budget.
 
     The CIFAR-10 python batches are pickles; a pickle can execute arbitrary code, so only the
-    handful of globals a numpy array (and a protocol-2 ``bytes``) needs are allowed.
+    handful of globals a numpy array (and a protocol-2 ``bytes``) needs are allowed. An array
+    constructed from a declared shape (``ndarray(shape, dtype)`` or ``_reconstruct``) may not
+    exceed ``limit`` bytes (the file's size: a genuine batch only allocates what it holds), so an
+    88-byte file declaring 400,000 rows is refused before anything is allocated.
     """
 
     _ALLOWED = {
@@ -123,10 +140,39 @@ class _RestrictedUnpickler(pickle.Unpickler):
         ("_codecs", "encode"),
     }
 
+    def __init__(self, file: Any, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(file, **kwargs)
+        self.limit = int(limit)
+
+    def _check(self, shape: Any, dtype: Any) -> None:
+        dims = [int(d) for d in np.atleast_1d(np.asarray(shape, dtype=object)).ravel()]
+        nbytes = np.dtype(dtype).itemsize
+        for d in dims:
+            if d < 0:
+                raise pickle.UnpicklingError(f"negative array dimension {d}")
+            nbytes *= d
+        if nbytes > self.limit:
+            raise pickle.UnpicklingError(f"declares an array of {nbytes:,} bytes in a {self.limit:,}-byte file")
+
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR batch")
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"global {module}.{name} is not allowed in a CIFAR batch")
+        obj = super().find_class(module, name)
+        check = self._check
+        if name == "_reconstruct":
+            def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> Any:
+                check(shape, dtype)
+                return obj(subtype, shape, dtype)
+
+            return _reconstruct
+        if name == "ndarray":
+            class _CheckedArray(np.ndarray):
+                def __new__(cls, shape: Any, dtype: Any = float, *args: Any, **kwargs: Any) -> Any:
+                    check(shape, dtype)
+                    return np.ndarray.__new__(np.ndarray, shape, dtype, *args, **kwargs)
+
+            return _CheckedArray
+        return obj
 
 
 def _unpickle(path: Path) -> dict[str, Any]:
@@ -134,12 +180,14 @@ def _unpickle(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path}: missing CIFAR-10 file")
     try:
         with open(path, "rb") as f:
-            obj = _RestrictedUnpickler(io.BytesIO(f.read()), encoding="bytes").load()
+            raw = f.read()
+        obj = _RestrictedUnpickler(io.BytesIO(raw), encoding="bytes", limit=max(len(raw), 1024)).load()
     except Exception as exc:
         raise ValueError(f"{path}: not a CIFAR-10 python batch ({type(exc).__name__}: {str(exc)[:120]})") from None
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: expected a pickled dict, got {type(obj).__name__}")
-    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): v for k, v in obj.items()}
+    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): (v.view(np.ndarray) if isinstance(v, np.ndarray) else v)
+            for k, v in obj.items()}
 
 
 def load_cifar_batch(path: str | os.PathLike, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -381,7 +429,34 @@ def parse_data_spec(spec: str) -> tuple[str, Path | None]:
 def load_data(spec: str, *, image_size: int = 32, seed: int = 0) -> ClassificationData:
     """Load a data set from its specification (see :func:`parse_data_spec`).
 
-    ``image_size`` applies to ``digits`` and ``folder`` (CIFAR-10 images are 32×32).
+    Parameters
+    ----------
+    spec : str
+        ``digits``, ``cifar10:PATH`` (the python version, ``cifar-10-batches-py``) or
+        ``folder:PATH`` (an ImageFolder tree).
+    image_size : int
+        Side the images are resized to, for ``digits`` and ``folder`` (CIFAR-10 images are 32×32).
+    seed : int
+        Seed of the train/test split (``digits``, ``folder`` without train/test sub-folders).
+
+    Returns
+    -------
+    ClassificationData
+        The train/test split.
+
+    Raises
+    ------
+    ValueError
+        For an unknown specification or a missing/malformed file (named).
+
+    References
+    ----------
+    Seed 001, section 3-1 (CIFAR-10).
+
+    Examples
+    --------
+    >>> load_data("digits", image_size=8).x_test.shape
+    (450, 8, 8, 3)
     """
     kind, path = parse_data_spec(spec)
     if kind == "digits":
@@ -402,7 +477,7 @@ class AugmentConfig:
     ``tf.image.random_*``) without their ranges; the ranges below are the usual Keras example
     values.
 
-    Attributes
+    Parameters
     ----------
     flip : bool
         Random horizontal flip with probability 1/2.
@@ -412,6 +487,20 @@ class AugmentConfig:
         Contrast factor range about the per-image mean (``random_contrast``).
     brightness : float
         Maximum additive brightness delta on [0, 1] images (``random_brightness``).
+
+    Raises
+    ------
+    ValueError
+        For a range with lower > upper, a negative factor or a delta outside [0, 1].
+
+    References
+    ----------
+    Seed 001, section 3-2.
+
+    Examples
+    --------
+    >>> AugmentConfig(flip=False).contrast
+    (0.8, 1.2)
     """
 
     flip: bool = True

@@ -1,4 +1,4 @@
-"""Evaluation of a classifier: accuracy, per-class accuracy, row-normalised confusion matrix, top-k.
+"""Evaluation of a classifier: accuracy, per-class accuracy, row-normalised confusion matrix.
 
 References
 ----------
@@ -13,21 +13,18 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
-__all__ = [
-    "confusion_matrix",
-    "evaluate_model",
-    "load_classifier",
-    "plot_confusion",
-    "predict_images",
-    "predict_proba",
-    "top_k",
-]
+from nlvision.classify.predict import predict_proba
+from nlvision.engine import TrainerConfig
+
+__all__ = ["classification_metrics", "confusion_matrix", "evaluate_classifier", "plot_confusion"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, *, normalize: bool = True) -> np.ndarray:
     """Confusion matrix ``C[i, j]`` = (fraction of) images of true class i predicted as j.
+
+    Computed by :func:`sklearn.metrics.confusion_matrix`; rows of classes absent from
+    ``y_true`` stay zero when normalised (scikit-learn would divide by zero).
 
     Parameters
     ----------
@@ -36,12 +33,21 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, *
     num_classes : int
         Size of the matrix.
     normalize : bool
-        Divide each row by its count (rows of absent classes stay zero).
+        Divide each row by its count.
+
+    Returns
+    -------
+    np.ndarray
+        (num_classes, num_classes): float rows summing to 1 (``normalize``) or int counts.
 
     Raises
     ------
     ValueError
         For different lengths or labels outside ``[0, num_classes)``.
+
+    References
+    ----------
+    Seed 001, figure 3-3.
 
     Examples
     --------
@@ -49,59 +55,64 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int, *
     array([[0.5, 0.5],
            [0. , 1. ]])
     """
+    from sklearn.metrics import confusion_matrix as _sk_confusion
+
     y_true = np.asarray(y_true).astype(np.int64, copy=False).ravel()
     y_pred = np.asarray(y_pred).astype(np.int64, copy=False).ravel()
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_pred: expected {y_true.shape[0]} predictions (as y_true), got {y_pred.shape[0]}")
+    if not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        raise ValueError(f"num_classes: expected a positive int, got {num_classes!r}")
     for name, v in (("y_true", y_true), ("y_pred", y_pred)):
         if v.size and (v.min() < 0 or v.max() >= num_classes):
             raise ValueError(f"{name}: labels must lie in [0, {num_classes}), got range [{v.min()}, {v.max()}]")
-    counts = np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    if y_true.size == 0:
+        counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    else:
+        counts = _sk_confusion(y_true, y_pred, labels=np.arange(num_classes)).astype(np.int64)
     if not normalize:
         return counts
     rows = counts.sum(axis=1, keepdims=True)
     return np.divide(counts, rows, out=np.zeros(counts.shape, dtype=np.float64), where=rows > 0)
 
 
-@torch.no_grad()
-def predict_proba(model, images: np.ndarray, *, batch_size: int = 256, device: str | torch.device | None = None) -> np.ndarray:
-    """Class probabilities of ``uint8`` (N, H, W, 3) images, batch by batch.
+def classification_metrics(probs: np.ndarray, labels: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, per-class accuracy and confusion matrices from predicted probabilities.
 
-    Raises
-    ------
-    ValueError
-        If ``images`` is not an (N, H, W, 3) ``uint8`` array.
-    """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
-        raise ValueError(f"images: expected an (N, H, W, 3) uint8 array, got {images.dtype} {images.shape}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
-    dev = torch.device(device) if device is not None else next(model.parameters()).device
-    model = model.to(dev).eval()
-    out = []
-    for i in range(0, len(images), batch_size):
-        x = torch.from_numpy(images[i:i + batch_size]).to(dev).permute(0, 3, 1, 2).float().div_(255.0)
-        out.append(torch.softmax(model(x).float(), dim=1).cpu().numpy())
-    n_cls = model.config.num_classes if hasattr(model, "config") else 0
-    return np.concatenate(out) if out else np.zeros((0, n_cls), dtype=np.float32)
-
-
-def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, classes: Sequence[str], batch_size: int = 256) -> dict[str, Any]:
-    """Accuracy, per-class accuracy and the row-normalised confusion matrix on a test set.
+    Parameters
+    ----------
+    probs : np.ndarray
+        (N, K) probabilities or scores.
+    labels : np.ndarray
+        (N,) true class indices.
+    classes : sequence of str
+        The K class names.
 
     Returns
     -------
     dict
-        ``accuracy`` (float), ``per_class_accuracy`` (dict name → float), ``confusion``
-        ((K, K) row-normalised array), ``counts`` ((K, K) int array), ``n`` (int).
+        ``accuracy`` (float), ``per_class_accuracy`` (name → float), ``confusion`` ((K, K)
+        row-normalised), ``counts`` ((K, K) int), ``n`` (int).
+
+    Raises
+    ------
+    ValueError
+        For mismatching shapes.
+
+    Examples
+    --------
+    >>> r = classification_metrics(np.array([[0.9, 0.1], [0.6, 0.4]]), np.array([0, 1]), ["a", "b"])
+    >>> r["accuracy"], r["per_class_accuracy"]
+    (0.5, {'a': 1.0, 'b': 0.0})
     """
+    probs = np.asarray(probs)
     labels = np.asarray(labels)
-    if labels.shape != (len(images),):
-        raise ValueError(f"labels: expected {len(images)} labels (one per image), got shape {labels.shape}")
-    probs = predict_proba(model, images, batch_size=batch_size)
-    pred = probs.argmax(1)
     k = len(classes)
+    if probs.ndim != 2 or probs.shape[1] != k:
+        raise ValueError(f"probs: expected shape (N, {k}), got {probs.shape}")
+    if labels.shape != (probs.shape[0],):
+        raise ValueError(f"labels: expected {probs.shape[0]} labels (one per image), got shape {labels.shape}")
+    pred = probs.argmax(1)
     counts = confusion_matrix(labels, pred, k, normalize=False)
     cm = confusion_matrix(labels, pred, k)
     return {
@@ -113,13 +124,102 @@ def evaluate_model(model, images: np.ndarray, labels: np.ndarray, *, classes: Se
     }
 
 
+def evaluate_classifier(
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    classes: Sequence[str] | None = None,
+    batch_size: int = 256,
+    trainer_config: TrainerConfig | None = None,
+    trainer=None,
+) -> dict[str, Any] | None:
+    """Accuracy, per-class accuracy and the row-normalised confusion matrix on a test set.
+
+    Inference runs batched on the configured accelerator and devices
+    (:func:`nlvision.engine.run_inference`).
+
+    Parameters
+    ----------
+    model : ResNetClassifier
+        The classifier.
+    images : np.ndarray
+        ``uint8`` (N, H, W, 3) test images.
+    labels : np.ndarray
+        (N,) true class indices.
+    classes : sequence of str, optional
+        Class names (default: ``model.config.classes``).
+    batch_size : int
+        Images per batch and device.
+    trainer_config : nlvision.engine.TrainerConfig, optional
+        Accelerator, devices, precision, progress (default: one CPU process).
+    trainer : pytorch_lightning.Trainer, optional
+        Evaluate on this trainer's devices (the test pass after training).
+
+    Returns
+    -------
+    dict or None
+        See :func:`classification_metrics`; None on ranks other than zero.
+
+    Raises
+    ------
+    ValueError
+        For images that are not (N, H, W, 3) ``uint8`` or a label count that differs.
+
+    References
+    ----------
+    Seed 001, section 3-4 (test accuracy) and figure 3-3 (confusion matrix).
+
+    Examples
+    --------
+    >>> from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier
+    >>> m = ResNetClassifier(ClassifierModelConfig("resnet18", num_classes=2, width=4, upsample_steps=0))
+    >>> r = evaluate_classifier(m, np.zeros((4, 8, 8, 3), np.uint8), np.array([0, 1, 0, 1]))
+    >>> r["n"], r["confusion"].shape
+    (4, (2, 2))
+    """
+    labels = np.asarray(labels)
+    if labels.shape != (len(images),):
+        raise ValueError(f"labels: expected {len(images)} labels (one per image), got shape {labels.shape}")
+    probs = predict_proba(model, images, batch_size=batch_size, trainer_config=trainer_config, trainer=trainer)
+    if probs is None:
+        return None
+    return classification_metrics(probs, labels, list(classes) if classes is not None else model.config.classes)
+
+
 def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLike, *, title: str = "") -> Path:
     """Save the row-normalised confusion matrix with class names as a PNG (seed figure 3-3).
+
+    Parameters
+    ----------
+    cm : np.ndarray
+        (K, K) row-normalised confusion matrix.
+    classes : sequence of str
+        The K class names.
+    path : path-like
+        PNG file (written atomically; its folder is created).
+    title : str
+        Figure title.
+
+    Returns
+    -------
+    Path
+        ``path``.
 
     Raises
     ------
     ValueError
         If ``cm`` is not (K, K) with K = len(classes).
+
+    References
+    ----------
+    Seed 001, figure 3-3.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> plot_confusion(np.eye(2), ["a", "b"], pathlib.Path(tempfile.mkdtemp()) / "cm.png").name
+    'cm.png'
     """
     import matplotlib
 
@@ -153,70 +253,3 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLi
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return p
-
-
-def top_k(probs: np.ndarray, k: int, classes: Sequence[str]) -> list[list[dict[str, Any]]]:
-    """The ``k`` most probable classes of each row of ``probs``, with their probabilities.
-
-    Examples
-    --------
-    >>> top_k(np.array([[0.1, 0.7, 0.2]]), 2, ["a", "b", "c"])
-    [[{'class': 'b', 'index': 1, 'probability': 0.7}, {'class': 'c', 'index': 2, 'probability': 0.2}]]
-    """
-    probs = np.asarray(probs)
-    if probs.ndim != 2 or probs.shape[1] != len(classes):
-        raise ValueError(f"probs: expected shape (N, {len(classes)}), got {probs.shape}")
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"k: expected a positive int, got {k!r}")
-    k = min(k, probs.shape[1])
-    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    return [[{"class": str(classes[j]), "index": int(j), "probability": float(row[j])} for j in idx] for row, idx in zip(probs, order)]
-
-
-def load_classifier(path: str | os.PathLike):
-    """Rebuild a trained :class:`~nlvision.classify.model.ResNetClassifier` from a checkpoint.
-
-    ``path`` is a run folder (its ``model.safetensors`` is used) or a ``.safetensors`` file
-    written by ``classify train``.
-
-    Raises
-    ------
-    ValueError
-        For a missing file, a checkpoint of another task, or weights that do not match the
-        architecture recorded in the checkpoint (missing/unexpected keys listed).
-    """
-    from nlvision.classify.model import ClassifierConfig, ResNetClassifier
-    from nlvision.classify.train import TASK
-    from nlvision.nn.weights import load_checkpoint, load_weights
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / "model.safetensors"
-    state, cfg = load_checkpoint(p, task=TASK)
-    try:
-        config = ClassifierConfig.from_dict(cfg)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{p}: bad classifier configuration: {exc}") from None
-    model = ResNetClassifier(config)
-    try:
-        load_weights(model, state, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{p}: checkpoint does not match architecture {config.backbone}: {exc}") from None
-    return model.eval()
-
-
-def predict_images(model, paths: Sequence[str | os.PathLike], *, k: int = 5) -> list[dict[str, Any]]:
-    """Load images, resize them to the model's input size and return their top-k classes.
-
-    Raises
-    ------
-    ValueError
-        Naming the first image that fails to decode.
-    """
-    from nlvision.classify.data import prepare_image
-    from nlvision.imageio import load_image
-
-    size = model.config.image_size
-    batch = np.stack([prepare_image(load_image(p), size) for p in paths])
-    probs = predict_proba(model, batch)
-    return [{"image": str(p), "top_k": t} for p, t in zip(paths, top_k(probs, k, model.config.classes))]

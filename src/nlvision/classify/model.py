@@ -12,6 +12,7 @@ parameters, the number in the summary.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
@@ -20,7 +21,11 @@ from torch import Tensor, nn
 
 from nlvision.nn.resnet import RESNET_SPECS, ResNet, build_resnet
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "ClassifierConfig", "ResNetClassifier", "load_backbone_weights"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "TASK", "ClassifierModelConfig", "ResNetClassifier", "load_backbone_weights",
+           "load_classifier_model", "to_tensor_images"]
+
+#: Task name stored in classification checkpoints.
+TASK = "classify"
 
 #: ImageNet channel statistics of torchvision's pretrained ResNets (RGB, images in [0, 1]).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -28,10 +33,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass
-class ClassifierConfig:
+class ClassifierModelConfig:
     """Architecture of :class:`ResNetClassifier` (saved in every checkpoint).
 
-    Attributes
+    Parameters
     ----------
     backbone : str
         ``resnet18`` .. ``resnet152`` (seed: ``resnet50``).
@@ -54,6 +59,20 @@ class ClassifierConfig:
     bn_eps, bn_momentum : float
         Head BatchNorm settings; Keras' defaults (epsilon 1e-3, moving-average momentum 0.99,
         i.e. PyTorch ``momentum=0.01``).
+
+    Raises
+    ------
+    ValueError
+        Naming the field, for an unknown backbone or an out-of-range value.
+
+    References
+    ----------
+    Seed 001, section 3-3 (the Keras model summary).
+
+    Examples
+    --------
+    >>> ClassifierModelConfig("resnet18", num_classes=3).classes
+    ['0', '1', '2']
     """
 
     backbone: str = "resnet50"
@@ -85,8 +104,26 @@ class ClassifierConfig:
             raise ValueError(f"classes: expected {self.num_classes} names, got {len(self.classes)}")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "ClassifierConfig":
-        """Rebuild from :func:`dataclasses.asdict` output; unknown keys are an error."""
+    def from_dict(cls, d: Mapping[str, Any]) -> "ClassifierModelConfig":
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error.
+
+        Parameters
+        ----------
+        d : mapping
+            Field values.
+
+        Returns
+        -------
+        ClassifierModelConfig
+            The configuration.
+
+        Raises
+        ------
+        ValueError
+            For unknown keys or bad values.
+        """
+        if not isinstance(d, Mapping):
+            raise ValueError(f"config: expected a mapping of classifier settings, got {type(d).__name__}")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(d) - known)
         if unknown:
@@ -94,6 +131,13 @@ class ClassifierConfig:
         return cls(**dict(d))
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            Field name → value.
+        """
         return asdict(self)
 
 
@@ -106,19 +150,23 @@ class ResNetClassifier(nn.Module):
 
     Parameters
     ----------
-    config : ClassifierConfig
+    config : ClassifierModelConfig
         Architecture.
+
+    References
+    ----------
+    Seed 001, section 3-3; He et al., "Deep residual learning for image recognition", CVPR 2016.
 
     Examples
     --------
-    >>> m = ResNetClassifier(ClassifierConfig("resnet18", num_classes=3, width=8, upsample_steps=1)).eval()
+    >>> m = ResNetClassifier(ClassifierModelConfig("resnet18", num_classes=3, width=8, upsample_steps=1)).eval()
     >>> m(torch.rand(2, 3, 32, 32)).shape
     torch.Size([2, 3])
     """
 
-    def __init__(self, config: ClassifierConfig | None = None) -> None:
+    def __init__(self, config: ClassifierModelConfig | None = None) -> None:
         super().__init__()
-        self.config = config or ClassifierConfig()
+        self.config = config or ClassifierModelConfig()
         c = self.config
         self.backbone: ResNet = build_resnet(c.backbone, with_fc=False, width=c.width)
         self.pool = nn.AdaptiveMaxPool2d(1)
@@ -178,23 +226,125 @@ class ResNetClassifier(nn.Module):
 def load_backbone_weights(model: ResNetClassifier, path: str | os.PathLike) -> ResNetClassifier:
     """Load a torchvision-layout ResNet state dict (e.g. ImageNet weights) into ``model.backbone``.
 
-    The ``fc.*`` entries of the file (the ImageNet head) are dropped; every other key must match
-    the backbone exactly (strict), so a checkpoint of another architecture fails with the list of
-    missing and unexpected keys. A file saved from a whole classifier (keys ``backbone.*``) works too.
+    Any packaging :func:`nlvision.nn.weights.read_state_dict` accepts works (safetensors, plain
+    state dicts, ``{"model": ...}``, ``{"state_dict": ...}``, ``module.`` prefixes). The ``fc.*``
+    entries (the ImageNet head) are dropped; every other key must match the backbone exactly
+    (strict), so a checkpoint of another architecture fails with the list of missing and
+    unexpected keys. Files saved from a whole classifier (keys ``backbone.*``) or a classify
+    Lightning checkpoint (``model.backbone.*``) work too.
+
+    Parameters
+    ----------
+    model : ResNetClassifier
+        Target classifier.
+    path : path-like
+        Weights file.
+
+    Returns
+    -------
+    ResNetClassifier
+        ``model``, with the backbone loaded.
 
     Raises
     ------
     ValueError
         For an unreadable file or mismatching keys/shapes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nlvision.nn.resnet import resnet18
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r18.pth"
+    >>> torch.save({"model": resnet18(width=4).state_dict()}, p)  # torchvision training-script layout
+    >>> m = load_backbone_weights(ResNetClassifier(ClassifierModelConfig("resnet18", width=4)), p)
     """
     from nlvision.nn.weights import load_weights, read_state_dict
 
     state = read_state_dict(path)
-    if any(k.startswith("backbone.") for k in state):
-        state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+    for prefix in ("model.backbone.", "backbone."):
+        if any(k.startswith(prefix) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            break
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     try:
         load_weights(model.backbone, state, strict=True)
     except ValueError as exc:
         raise ValueError(f"{path}: not {model.config.backbone} weights: {exc}") from None
     return model
+
+
+def to_tensor_images(x: Tensor) -> Tensor:
+    """(B, H, W, 3) ``uint8`` → (B, 3, H, W) float in [0, 1], on the input's device.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        ``uint8`` batch, channels last.
+
+    Returns
+    -------
+    torch.Tensor
+        Float batch, channels first.
+
+    Raises
+    ------
+    ValueError
+        For another dtype or shape.
+
+    Examples
+    --------
+    >>> to_tensor_images(torch.full((1, 2, 2, 3), 255, dtype=torch.uint8)).shape
+    torch.Size([1, 3, 2, 2])
+    """
+    if not isinstance(x, Tensor) or x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"x: expected a (B, H, W, 3) uint8 tensor, got {getattr(x, 'dtype', type(x).__name__)} "
+                         f"{tuple(getattr(x, 'shape', ()))}")
+    return x.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def load_classifier_model(path: str | os.PathLike) -> ResNetClassifier:
+    """Rebuild a trained :class:`ResNetClassifier` from a checkpoint, in eval mode.
+
+    Parameters
+    ----------
+    path : path-like
+        A run folder (its ``model.safetensors`` is used) or a ``.safetensors`` file written by
+        ``classify train`` (:func:`nlvision.nn.weights.save_checkpoint` with task ``classify``).
+
+    Returns
+    -------
+    ResNetClassifier
+        The model, on the CPU, in eval mode.
+
+    Raises
+    ------
+    ValueError
+        For a missing file, a checkpoint of another task, bad metadata, or weights that do not
+        match the architecture recorded in the checkpoint (missing/unexpected keys listed).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nlvision.nn.weights import save_checkpoint
+    >>> cfg = ClassifierModelConfig("resnet18", num_classes=2, width=4, upsample_steps=0)
+    >>> p = save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "m.safetensors", ResNetClassifier(cfg),
+    ...                     task=TASK, config=cfg.to_dict())
+    >>> load_classifier_model(p).config.backbone
+    'resnet18'
+    """
+    from nlvision.nn.weights import load_checkpoint, load_weights
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / "model.safetensors"
+    state, cfg = load_checkpoint(p, task=TASK)
+    try:
+        config = ClassifierModelConfig.from_dict(cfg)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{p}: bad classifier configuration: {exc}") from None
+    model = ResNetClassifier(config)
+    try:
+        load_weights(model, state, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{p}: checkpoint does not match architecture {config.backbone}: {exc}") from None
+    return model.eval()

@@ -140,23 +140,34 @@ RANGE = typer.Option(
 )
 
 
-# Options of the Lightning trainer, shared by every `train` command (classify, reid, pose).
-DEVICES = typer.Option("auto", "--devices", help="auto, a count or a list (0,1).")
-ACCELERATOR = typer.Option("auto", "--accelerator", help="auto | cpu | gpu")
-STRATEGY = typer.Option("auto", "--strategy", help="auto | ddp (multi-GPU / multi-node)")
+# Options of the Lightning trainer, shared by every `train`/`evaluate`/`predict` command (classify, reid, pose).
+DEVICES = typer.Option("auto", "--devices", help="auto, a count (processes on the CPU, GPUs) or a list of GPU ids (0,1).")
+ACCELERATOR = typer.Option("auto", "--accelerator", help="auto | cpu | gpu | mps")
+STRATEGY = typer.Option("auto", "--strategy", help="auto | ddp (multi-GPU / multi-node / several CPU processes)")
 NUM_NODES = typer.Option(1, "--num-nodes", min=1, help="Nodes for DDP.")
 PRECISION = typer.Option("auto", "--precision", help="auto (bf16-mixed on GPU, fp32 on CPU) | 32-true | 16-mixed | ...")
 LIMIT_BATCHES = typer.Option(1.0, "--limit-batches", help="Fraction (<= 1) or number of training batches per epoch.")
 PROGRESS = typer.Option(True, "--progress/--no-progress")
+SEED = typer.Option(0, "--seed", help="Global seed (initial weights, shuffling, augmentation, dropout).")
+JSON = typer.Option(False, "--json", help="Print one JSON document on stdout.")
+WEIGHTS = typer.Option(None, "--weights", help="Initial weights: .safetensors, or a torch.save file holding a state dict "
+                       "(plain, under 'model'/'state_dict', 'module.' prefixes accepted; never unpickled).")
+RESUME = typer.Option(False, "--resume", help="Continue OUT/checkpoints/last.ckpt exactly (same options; more --epochs allowed).")
+BATCH_SIZE_EVAL = typer.Option(256, "--batch-size", min=1, help="Images per batch and device.")
 
 
 def trainer_config(
-    *, devices: str, accelerator: str, strategy: str, num_nodes: int, precision: str, seed: int,
+    *, devices: str, accelerator: str, strategy: str, num_nodes: int, precision: str, seed: int = 0,
     limit_batches: float = 1.0, progress: bool = True, **kwargs: Any,
 ):
-    """Build :class:`nlvision.engine.TrainerConfig` from the shared trainer options."""
+    """Build :class:`nlvision.engine.TrainerConfig` from the shared trainer options and check it on this machine.
+
+    Raises ValueError (one line naming the option) for a bad value, a GPU request without a GPU,
+    ``--devices 0``, ``--limit-batches -1``..., before anything is read or written.
+    """
     from nlvision.engine import TrainerConfig
 
-    limit = int(limit_batches) if limit_batches > 1 else limit_batches
-    return TrainerConfig(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,
-                         seed=seed, progress=progress, limit_train_batches=limit, **kwargs)
+    cfg = TrainerConfig(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes, precision=precision,
+                        seed=seed, progress=progress, limit_train_batches=limit_batches, **kwargs)
+    cfg.resolve()
+    return cfg

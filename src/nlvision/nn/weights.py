@@ -17,20 +17,53 @@ from torch import nn
 
 from nlvision.atomic import atomic_path
 
+__all__ = ["STATE_DICT_KEYS", "file_sha256", "load_checkpoint", "load_weights", "read_state_dict", "save_checkpoint",
+           "unwrap_state_dict", "weights_record"]
+
 _META_KEY = "nlvision"
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read a state dict from a ``.safetensors`` file or a ``.pth``/``.pt``/``.ckpt`` file.
+#: Keys under which common training scripts nest the model's state dict (torchvision's reference
+#: scripts: ``{"model": ...}``; Lightning: ``{"state_dict": ...}``; many others: ``model_state_dict``).
+STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict", "module")
 
-    ``.pth`` files are read with ``torch.load(weights_only=True)``; a Lightning checkpoint's
-    ``state_dict`` entry is used when present.
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a state dict from any common packaging, without unpickling arbitrary objects.
+
+    Accepted: ``.safetensors`` files; PyTorch zip files (``torch.save``, PyTorch >= 1.6) read with
+    ``torch.load(weights_only=True)`` holding a plain state dict or one nested under ``"model"``
+    (torchvision's training scripts), ``"state_dict"`` (Lightning), ``"model_state_dict"`` or
+    ``"module"``; keys prefixed ``module.`` (``DataParallel``/DDP) lose the prefix. Declared tensor
+    sizes are checked against the file before anything is allocated (safetensors and PyTorch's zip
+    reader both check them; the legacy pre-1.6 format, which allocates first, is refused).
+
+    Parameters
+    ----------
+    path : path-like
+        The weights file.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        The state dict (on the CPU).
 
     Raises
     ------
     ValueError
-        If the file is missing, unreadable, or does not hold a mapping of tensors.
+        If the file is missing, unreadable, in the legacy format, or does not hold a mapping of
+        tensors.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "ddp.pth"
+    >>> torch.save({"model": {"module.weight": torch.ones(2)}, "epoch": 3}, p)
+    >>> read_state_dict(p)
+    {'weight': tensor([1., 1.])}
     """
+    import zipfile
+
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"{p}: no such weights file")
@@ -38,15 +71,115 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         if p.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            return load_file(str(p))
-        obj = torch.load(p, map_location="cpu", weights_only=True)
+            obj: Any = load_file(str(p))
+        else:
+            if not zipfile.is_zipfile(p):
+                raise ValueError("not a PyTorch zip file (the legacy pre-1.6 format is refused: it allocates declared "
+                                 "sizes before reading; re-save with a current torch.save or as .safetensors)")
+            obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ValueError(f"{p}: cannot read weights ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
-    if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
-        obj = obj["state_dict"]
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{p}: expected a state dict (mapping of parameter names to tensors)")
-    return dict(obj)
+        raise ValueError(f"{p}: cannot read weights ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})") from None
+    return unwrap_state_dict(obj, source=str(p))
+
+
+def unwrap_state_dict(obj: Any, *, source: str = "weights") -> dict[str, torch.Tensor]:
+    """Find the state dict inside a loaded checkpoint object and strip a ``module.`` prefix.
+
+    Parameters
+    ----------
+    obj : mapping
+        What ``torch.load(weights_only=True)`` or safetensors returned.
+    source : str
+        Name used in error messages.
+
+    Returns
+    -------
+    dict of str to torch.Tensor
+        The plain state dict.
+
+    Raises
+    ------
+    ValueError
+        If no mapping of names to tensors is found.
+
+    Examples
+    --------
+    >>> unwrap_state_dict({"state_dict": {"module.fc.bias": torch.zeros(1)}})
+    {'fc.bias': tensor([0.])}
+    """
+    for _ in range(3):  # {"model": {"state_dict": ...}} and the like
+        if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+            break
+        nested = next((obj[k] for k in STATE_DICT_KEYS if isinstance(obj, Mapping) and isinstance(obj.get(k), Mapping)), None)
+        if nested is None:
+            break
+        obj = nested
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()):
+        raise ValueError(f"{source}: expected a state dict (mapping of parameter names to tensors), plain or under one of "
+                         f"{list(STATE_DICT_KEYS)}")
+    state = dict(obj)
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.bin"
+    >>> _ = p.write_bytes(b"abc")
+    >>> file_sha256(p)[:16]
+    'ba7816bf8f01cfea'
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def weights_record(path: str | os.PathLike | None) -> dict[str, str] | None:
+    """What a run records about a ``--weights`` file: absolute path and SHA-256.
+
+    Parameters
+    ----------
+    path : path-like or None
+        The weights file as the user typed it.
+
+    Returns
+    -------
+    dict or None
+        ``{"path": absolute path, "sha256": digest}``, or None without weights.
+
+    Examples
+    --------
+    >>> weights_record(None) is None
+    True
+    """
+    if path is None:
+        return None
+    p = Path(path).resolve()
+    return {"path": str(p), "sha256": file_sha256(p)}
 
 
 def load_weights(
@@ -141,7 +274,12 @@ def load_checkpoint(path: str | os.PathLike, *, task: str) -> tuple[dict[str, to
         raise ValueError(f"{p}: not a safetensors checkpoint ({type(exc).__name__})") from None
     if _META_KEY not in meta:
         raise ValueError(f"{p}: not an nlvision checkpoint (no '{_META_KEY}' metadata)")
-    info = json.loads(meta[_META_KEY])
+    try:
+        info = json.loads(meta[_META_KEY])
+    except ValueError:
+        raise ValueError(f"{p}: nlvision metadata is not valid JSON") from None
+    if not isinstance(info, dict) or not isinstance(info.get("config", {}), dict):
+        raise ValueError(f"{p}: nlvision metadata must be a JSON object with a 'config' object, got {type(info).__name__}")
     if info.get("task") != task:
         raise ValueError(f"{p}: checkpoint is for task {info.get('task')!r}, expected {task!r}")
     return state, info.get("config", {})

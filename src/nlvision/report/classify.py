@@ -12,8 +12,8 @@ def build(out_dir: Path, quick: bool):
     """
     import torch
 
-    from nlvision.classify.evaluate import plot_confusion
-    from nlvision.classify.train import digits_recipe, train_classifier
+    from nlvision.classify import plot_confusion
+    from nlvision.classify import digits_recipe, train_classifier
     from nlvision.engine import TrainerConfig
     from nlvision.report.base import Section, figure_html, html_table
 
