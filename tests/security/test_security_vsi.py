@@ -53,7 +53,7 @@ def _image(n=64, seed=0):
 
 
 def test_harmonics_are_odd_and_steer_exactly_with_full_energy():
-    cfg = EdgeConfig(energy=1.0)
+    cfg = EdgeConfig(n_harmonics=None, energy=1.0)
     orders, kernels = steerable_harmonics(cfg)
     assert np.all(orders % 2 == 1)
     rng = np.random.default_rng(0)
@@ -69,8 +69,8 @@ def test_harmonics_are_odd_and_steer_exactly_with_full_energy():
 
 
 def test_truncated_harmonics_keep_the_requested_energy():
-    full = steerable_harmonics(EdgeConfig(energy=1.0))[1]
-    kept = steerable_harmonics(EdgeConfig(energy=0.9))[1]
+    full = steerable_harmonics(EdgeConfig(n_harmonics=None, energy=1.0))[1]
+    kept = steerable_harmonics(EdgeConfig(n_harmonics=None, energy=0.9))[1]
     e_full = 2 * np.sum(np.abs(full) ** 2)  # n and -n
     e_kept = 2 * np.sum(np.abs(kept) ** 2)
     assert e_kept / e_full >= 0.9 - 1e-9 and kept.shape[0] < full.shape[0]
@@ -219,7 +219,7 @@ def test_bhattacharyya_hand_case():
 def test_vectorised_vsi_equals_loop_reference(name):
     from nlvision.security.vsi import with_overrides
 
-    cfg = with_overrides(name, alpha=0.15)  # 48 px -> 8x8 blocks on a 6x6 grid: 1296 pairs in the loop
+    cfg = with_overrides(name, alpha=0.15, search_stride=1.0, phases=1)  # the paper's grid; 48 px -> 8x8 blocks on a 6x6 grid: 1296 pairs in the loop
     p = _image(48, 0)
     e = np.clip(p[::-1] * 0.8 + 0.1 * np.random.default_rng(5).random(p.shape), 0, 1)
     assert np.isclose(vsi(p, e, cfg).vsi, vsi_loop(p, e, cfg), rtol=1e-6)
@@ -229,7 +229,11 @@ def test_identical_images_score_maximal():
     p = _image()
     r = vsi(p, p)
     assert np.isclose(r.rd, 1.0) and np.isclose(r.gs, 1.0) and np.isclose(r.vsi, 2.0)
-    assert np.array_equal(r.match.ravel(), np.arange(r.match.size))
+    l = r.block
+    m, n = r.block_rd.shape
+    oy, ox = r.origin
+    expected = np.stack(np.meshgrid(oy + l * np.arange(m), ox + l * np.arange(n), indexing="ij"), axis=-1)
+    assert np.array_equal(r.match, expected)  # every block matched itself
 
 
 def test_non_local_matching_finds_shuffled_blocks():
@@ -242,10 +246,15 @@ def test_non_local_matching_finds_shuffled_blocks():
     blocks = p[: m * l, : m * l].reshape(m, l, m, l).swapaxes(1, 2).reshape(m * m, l, l)
     e = p.copy()
     e[: m * l, : m * l] = blocks[perm].reshape(m, m, l, l).swapaxes(1, 2).reshape(m * l, m * l)
-    r = vsi(p, e, "C1")
-    assert np.isclose(r.rd, 1.0)
+    from nlvision.security.vsi import PAPER, with_overrides
+
     inverse = np.argsort(perm)
-    assert np.array_equal(r.match.ravel(), inverse)
+    expected = np.stack([l * (inverse // m), l * (inverse % m)], axis=-1).reshape(m, m, 2)
+    for cfg in (with_overrides(PAPER, use_structure=False, use_weights=False, use_global=False), "C1"):
+        r = vsi(p, e, cfg)
+        assert np.isclose(r.rd, 1.0)
+        if r.origin == (0, 0):
+            assert np.array_equal(r.match, expected)
 
 
 def test_colour_is_evaluated_on_luminance():
@@ -298,4 +307,4 @@ def test_vsi_bad_types_and_too_small():
     with pytest.raises(ValueError, match="pooling"):
         VSIConfig(pooling="sum")
     with pytest.raises(ValueError, match="energy"):
-        EdgeConfig(energy=0)
+        EdgeConfig(n_harmonics=None, energy=0)

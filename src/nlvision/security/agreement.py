@@ -45,6 +45,31 @@ def fit_logistic(scores, subjective, maxfev: int = 20000) -> tuple[np.ndarray, n
     ``β3 = mean(x)``, ``β4 = 0``, ``β5 = mean(y)``. If the fit fails to converge, a linear
     least-squares fit (``β1 = 0``) is used instead.
 
+    Parameters
+    ----------
+    scores : array_like
+        Objective scores.
+    subjective : array_like
+        Subjective scores (MOS), same length (>= 6).
+    maxfev : int
+        Maximum function evaluations of ``curve_fit``.
+
+    Returns
+    -------
+    params : ndarray (5,)
+        The fitted β1…β5.
+    mapped : ndarray
+        ``Q(scores)``.
+
+    Raises
+    ------
+    ValueError
+        Different lengths, fewer than 6 pairs, NaN/inf values.
+
+    References
+    ----------
+    VQEG, final report on the validation of objective models of video quality (2003), seed 004 ref. [15].
+
     Examples
     --------
     >>> x = np.linspace(0, 1, 20)
@@ -73,7 +98,26 @@ def fit_logistic(scores, subjective, maxfev: int = 20000) -> tuple[np.ndarray, n
 
 @dataclass
 class Agreement:
-    """SROCC, KRCC (raw), PLCC and RMSE (after the logistic mapping), and the sample size."""
+    """SROCC, KRCC (raw), PLCC and RMSE (after the logistic mapping), and the sample size.
+
+    Parameters
+    ----------
+    srocc : float
+        Spearman rank-order correlation.
+    krcc : float
+        Kendall rank correlation.
+    plcc : float
+        Pearson correlation after the VQEG logistic.
+    rmse : float
+        Root mean squared error after the VQEG logistic.
+    n : int
+        Number of pairs.
+
+    Examples
+    --------
+    >>> Agreement(1.0, 1.0, 1.0, 0.0, 6).to_dict()["n"]
+    6
+    """
 
     srocc: float
     krcc: float

@@ -29,6 +29,20 @@ def _pair(plain: np.ndarray, encrypted: np.ndarray) -> tuple[np.ndarray, np.ndar
 def psnr(plain: np.ndarray, encrypted: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB (``inf`` for identical images), via scikit-image.
 
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size (colour is reduced to luminance).
+
+    Returns
+    -------
+    float
+        PSNR in dB (higher = more similar).
+
+    References
+    ----------
+    Seed 004, Table 1 context (a position-based baseline).
+
     Examples
     --------
     >>> round(psnr(np.zeros((4, 4)), np.full((4, 4), 0.1)), 3)  # 10 log10(1 / 0.01)
@@ -44,6 +58,25 @@ def psnr(plain: np.ndarray, encrypted: np.ndarray) -> float:
 
 def ssim(plain: np.ndarray, encrypted: np.ndarray) -> float:
     """Structural similarity (scikit-image defaults, data range 1).
+
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size (colour is reduced to luminance).
+
+    Returns
+    -------
+    float
+        SSIM in [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        Images smaller than 7x7.
+
+    References
+    ----------
+    Z. Wang et al., IEEE TIP 2004; scikit-image ``structural_similarity``.
 
     Examples
     --------
@@ -68,6 +101,26 @@ def _block_view(x: np.ndarray, b: int) -> np.ndarray:
 
 def lss(plain: np.ndarray, encrypted: np.ndarray, alpha: float = 0.1, beta: float = 0.1, block: int = 8) -> float:
     """Luminance similarity score (Mao & Wu 2004) on ``block x block`` means.
+
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size (colour is reduced to luminance).
+    alpha : float
+        Luminance tolerance (block means closer than this score 1).
+    beta : float
+        Penalty factor for larger differences.
+    block : int
+        Block side.
+
+    Returns
+    -------
+    float
+        Mean block score (1 = identical block means).
+
+    References
+    ----------
+    Y. Mao, M. Wu, ICIP 2004 (seed 004, ref. [2]).
 
     Examples
     --------
@@ -105,7 +158,23 @@ def _dominant_direction(x: np.ndarray, block: int, threshold: float) -> np.ndarr
 def ess(plain: np.ndarray, encrypted: np.ndarray, block: int = 8, threshold: float = 0.5) -> float:
     """Edge similarity score (Mao & Wu 2004): agreement of dominant block edge directions.
 
-    ``threshold`` is the Sobel magnitude (on [0, 1] images) above which a pixel is an edge.
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size (colour is reduced to luminance).
+    block : int
+        Block side.
+    threshold : float
+        Sobel magnitude (on [0, 1] images) above which a pixel is an edge.
+
+    Returns
+    -------
+    float
+        Mean ``|cos Δθ|`` over blocks with an edge in either image (1 if none has edges).
+
+    References
+    ----------
+    Y. Mao, M. Wu, ICIP 2004 (seed 004, ref. [2]).
 
     Examples
     --------
@@ -130,9 +199,29 @@ def ess(plain: np.ndarray, encrypted: np.ndarray, block: int = 8, threshold: flo
 def edge_texture_index(plain: np.ndarray, encrypted: np.ndarray, sigma: float = 1.0, c: float = 1e-3) -> float:
     """Edge + texture similarity in the style of VSI-Canny (Xiang et al. 2016).
 
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size.
+    sigma : float
+        Canny smoothing scale.
+    c : float
+        Stabilising constant of the texture similarity.
+
+    Returns
+    -------
+    float
+        ``0.5 · ES + 0.5 · TS`` in [0, 1].
+
+    Notes
+    -----
     ``0.5 · ES + 0.5 · TS`` with ``ES = (|C_P ∧ D(C_E)| + |C_E ∧ D(C_P)|) / (|C_P| + |C_E|)`` for
     Canny maps ``C`` and a 3x3 dilation ``D`` (1 when neither has edges), and ``TS`` the mean of
     ``(2 g_P g_E + c) / (g_P² + g_E² + c)`` over Sobel gradient magnitudes ``g``.
+
+    References
+    ----------
+    T. Xiang, S. Guo, X. Li, IEEE TIFS 2016 (seed 004, ref. [4]), in spirit.
 
     Examples
     --------
@@ -160,6 +249,18 @@ BASELINES = {"psnr": psnr, "ssim": ssim, "lss": lss, "ess": ess, "edge_texture":
 
 def all_scores(plain: np.ndarray, encrypted: np.ndarray, config: str = "C4") -> dict[str, float]:
     """VSI (``config``) and every baseline for one pair.
+
+    Parameters
+    ----------
+    plain, encrypted : ndarray
+        Images in [0, 1] of the same size (colour is reduced to luminance).
+    config : str or VSIConfig
+        VSI configuration.
+
+    Returns
+    -------
+    dict
+        ``{"vsi", "psnr", "ssim", "lss", "ess", "edge_texture"}``.
 
     Examples
     --------

@@ -40,6 +40,11 @@ def bundled_gray_images(names: tuple[str, ...] | list[str] | None = None, max_si
         Downscale (anti-aliased) so the longer side is at most this; ``None`` or 0 keeps the
         original size.
 
+    Returns
+    -------
+    dict
+        ``{name: (H, W) float64 array in [0, 1]}``.
+
     Raises
     ------
     ValueError
@@ -72,7 +77,7 @@ def bundled_gray_images(names: tuple[str, ...] | list[str] | None = None, max_si
 class LadderResult:
     """Scores and rank correlations of the security ladder.
 
-    Attributes
+    Parameters
     ----------
     rows : list of dict
         One row per (image, scheme, strength) with every index's score.
@@ -88,11 +93,22 @@ class LadderResult:
         unrecognisable :data:`JIGSAW_REFERENCES` (noise, a 2-px shuffle, a flat gray image). Position-based indices (PSNR,
         SSIM, LSS) compare co-located pixels and cannot see the moved content; the non-local VSI
         can. Empty when ``block_shuffle`` is not run.
-    images, schemes : list of str
+    images : list of str
+        Image names.
+    schemes : list of str
+        Scheme names.
     strengths : list of float
+        Encryption strengths.
     seconds : float
+        Wall time of the run.
     note : str
         The proxy disclaimer.
+
+    Examples
+    --------
+    >>> r = LadderResult([], {}, {}, {}, {}, [], [], [], 0.0)
+    >>> r.to_dict()["note"].startswith("rank correlation")
+    True
     """
 
     rows: list[dict]
@@ -146,7 +162,7 @@ def _srocc(strength: np.ndarray, score: np.ndarray) -> float:
     return float(spearmanr(strength, -s)[0])
 
 
-def score_pair(plain: np.ndarray, encrypted: np.ndarray) -> dict[str, float]:
+def score_pair(plain: np.ndarray, encrypted: np.ndarray, config=None) -> dict[str, float]:
     """Every index of :data:`INDICES` for one pair (VSI C1–C4 share their work).
 
     Examples
@@ -158,7 +174,7 @@ def score_pair(plain: np.ndarray, encrypted: np.ndarray) -> dict[str, float]:
     from nlvision.security.baselines import BASELINES
     from nlvision.security.vsi import vsi_ablation
 
-    out = dict(vsi_ablation(plain, encrypted))
+    out = dict(vsi_ablation(plain, encrypted, config))
     for name, fn in BASELINES.items():
         out[name] = float(fn(plain, encrypted))
     return out
@@ -213,6 +229,7 @@ def run_ladder(
     Returns
     -------
     LadderResult
+        Scores, per-scheme and pooled rank correlations, the jigsaw check.
 
     Raises
     ------

@@ -47,6 +47,7 @@ __all__ = [
     "VSIConfig",
     "VSIResult",
     "CONFIGS",
+    "PAPER",
     "get_config",
     "block_size",
     "zigzag_rank",
@@ -70,7 +71,7 @@ __all__ = [
 class VSIConfig:
     """Parameters of the VSI (paper defaults α = 0.1, β = 40, γ = 5).
 
-    Attributes
+    Parameters
     ----------
     alpha : float
         Block size ratio: ``l = ⌊αL⌋ + 1``.
@@ -99,6 +100,34 @@ class VSIConfig:
         Upper bound on the elements of one all-pairs chunk (float32; small chunks stay in cache).
     edges : EdgeConfig
         Edge detector parameters.
+    search_stride : float
+        Candidate encrypted blocks of eq. 1 start every ``max(1, round(search_stride·l))``
+        pixels (plus the paper's l-grid), each refined to 1 px; ``>= 1`` with ``phases = 1`` is
+        the paper's literal all-pairs search over the non-overlapping grid. Default 0.25 (l/4):
+        content moved by any amount is found, not only by multiples of l (a deviation from the
+        literal eq. 1, chosen by measurement, see docs/security.md).
+    phases : int
+        The plain image's block grid is tried at ``phases`` origins per axis (0, l/phases, …)
+        and the most recognisable grid (largest eq. 6) is kept, so a jigsaw whose tiles straddle
+        the grid is still recognised. 1 = the paper's single grid.
+    top_k : int
+        Candidates per plain block kept by the cheap pre-ranking (Euclidean distance of 8x8
+        cell means) for the exact eqs. 2–4.
+
+    Raises
+    ------
+    ValueError
+        A non-positive or non-finite α, β or γ, a threshold outside (0, 1), an unknown pooling
+        form or a bad block size / chunk size.
+
+    References
+    ----------
+    Seed 004 (Shi, Xiong, Qiao), sec. 2 and 3.2 (α = 0.1, β = 40, γ = 5).
+
+    Examples
+    --------
+    >>> VSIConfig().alpha, VSIConfig(alpha=0.2).beta
+    (0.1, 40.0)
     """
 
     alpha: float = 0.1
@@ -113,6 +142,9 @@ class VSIConfig:
     pooling: str = "normalized"
     chunk_elements: int = 1 << 18
     edges: EdgeConfig = field(default_factory=EdgeConfig)
+    search_stride: float = 0.25
+    phases: int = 2
+    top_k: int = 4
 
     def __post_init__(self) -> None:
         for name in ("alpha", "beta", "gamma"):
@@ -127,6 +159,12 @@ class VSIConfig:
             raise ValueError(f"block_size: expected a positive integer or None, got {self.block_size!r}")
         if self.pooling not in ("normalized", "literal"):
             raise ValueError(f"pooling: unknown form {self.pooling!r}; valid: normalized, literal")
+        if not (isinstance(self.search_stride, (int, float)) and np.isfinite(self.search_stride) and self.search_stride > 0):
+            raise ValueError(f"search_stride: expected a positive fraction of the block size, got {self.search_stride!r}")
+        if not (isinstance(self.phases, int) and self.phases >= 1):
+            raise ValueError(f"phases: expected a positive integer, got {self.phases!r}")
+        if not (isinstance(self.top_k, int) and self.top_k >= 1):
+            raise ValueError(f"top_k: expected a positive integer, got {self.top_k!r}")
         if not (isinstance(self.chunk_elements, int) and self.chunk_elements >= 1):
             raise ValueError(f"chunk_elements: expected a positive integer, got {self.chunk_elements!r}")
 
@@ -142,6 +180,8 @@ CONFIGS: dict[str, VSIConfig] = {
     "C3": VSIConfig(use_structure=True, use_weights=True, use_global=False),
     "C4": VSIConfig(),
 }
+#: The paper's literal search (one non-overlapping grid, all pairs; eq. 1 as printed).
+PAPER = VSIConfig(search_stride=1.0, phases=1)
 
 
 def get_config(name: str | VSIConfig) -> VSIConfig:
@@ -167,20 +207,44 @@ def get_config(name: str | VSIConfig) -> VSIConfig:
 class VSIResult:
     """Result of :func:`vsi`.
 
-    Attributes
+    Parameters
     ----------
-    vsi, rd, gs : float
-        Eq. 8, eq. 6 and eq. 7 (``gs = 0`` when the configuration does not use it).
+    vsi : float
+        Eq. 8 (higher = less secure).
+    rd : float
+        Eq. 6, the pooled recognisable degree.
+    gs : float
+        Eq. 7 (0 when the configuration does not use it).
     block_rd : ndarray (M, N)
         Non-local recognisable degree ``RD(b_p)`` of every plain block (eq. 1).
-    match : ndarray of int (M, N)
-        Flat index (row-major over the encrypted block grid) of each block's best match.
+    match : ndarray of int (M, N, 2)
+        Top-left (row, column) pixel of each plain block's best match in the encrypted image.
     weights : ndarray (M, N)
         Block weights used in eq. 6.
     block : int
         Block side ``l``.
     config : VSIConfig
         Configuration used.
+    sim_a : ndarray (M, N), optional
+        Appearance similarity (eq. 2) of every block at its match.
+    sim_s : ndarray (M, N), optional
+        Structural similarity (eq. 3) at the match (1 when the configuration does not use it).
+    origin : tuple of int
+        (row, column) of the top-left block of the plain grid that was kept.
+    edges_plain : ndarray (H, W), optional
+        Edge map ``EM_P`` in [0, 1].
+    edges_encrypted : ndarray (H, W), optional
+        Edge map ``EM_E`` in [0, 1].
+
+    References
+    ----------
+    Seed 004, eqs. 1 and 5–8.
+
+    Examples
+    --------
+    >>> r = vsi(np.eye(20), np.eye(20))
+    >>> round(r.vsi, 6), r.block_rd.shape
+    (2.0, (6, 6))
     """
 
     vsi: float
@@ -191,6 +255,11 @@ class VSIResult:
     weights: np.ndarray
     block: int
     config: VSIConfig
+    sim_a: np.ndarray | None = None
+    sim_s: np.ndarray | None = None
+    origin: tuple = (0, 0)
+    edges_plain: np.ndarray | None = None
+    edges_encrypted: np.ndarray | None = None
 
     def summary(self) -> dict:
         """JSON-friendly summary (scores, block size and grid)."""
@@ -200,6 +269,7 @@ class VSIResult:
             "gs": float(self.gs),
             "block_size": int(self.block),
             "grid": list(self.block_rd.shape),
+            "origin": list(self.origin),
         }
 
 
@@ -524,8 +594,196 @@ def _similarity_matrix(p: np.ndarray, e: np.ndarray, em_p, em_e, l: int, cfg: VS
     return combine_similarity(sim_a, sim_s)
 
 
+def _positions(n: int, l: int, step: int) -> np.ndarray:
+    """Candidate top-left coordinates along one axis: every ``step`` pixels plus the l-grid."""
+    grid = set(range(0, (n // l) * l - l + 1, l))
+    return np.array(sorted(grid | set(range(0, n - l + 1, step))), dtype=np.int64)
+
+
+def _cell_bounds(l: int, g: int) -> np.ndarray:
+    return np.round(np.arange(g + 1) * l / g).astype(np.int64)
+
+
+def _cell_features(integral: np.ndarray, ys: np.ndarray, xs: np.ndarray, l: int, g: int) -> np.ndarray:
+    """Means of a g x g grid of cells of the l x l windows at (ys, xs), from a summed-area table."""
+    b = _cell_bounds(l, g)
+    yy = ys[:, None] + b[None, :]
+    xx = xs[:, None] + b[None, :]
+    a = integral[yy[:, :, None], xx[:, None, :]]
+    s = a[:, 1:, 1:] - a[:, :-1, 1:] - a[:, 1:, :-1] + a[:, :-1, :-1]
+    area = np.diff(b)[:, None] * np.diff(b)[None, :]
+    return (s / area).reshape(len(ys), g * g)
+
+
+def _summed_area(img: np.ndarray) -> np.ndarray:
+    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=np.float64)
+    np.cumsum(img, axis=0, out=out[1:, 1:])
+    np.cumsum(out[1:, 1:], axis=1, out=out[1:, 1:])
+    return out
+
+
+def _windows(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, l: int) -> np.ndarray:
+    """(K, l, l) copies of the windows with top-left corners (ys[k], xs[k])."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    return sliding_window_view(img, (l, l))[ys, xs]
+
+
+def _lowpass_any(blocks: np.ndarray, beta: float) -> np.ndarray:
+    """Eq. 2 low-pass; matrix products for small blocks, scipy's fast DCT for large ones."""
+    l = blocks.shape[-1]
+    if l <= 64:
+        return lowpass_blocks(blocks, beta)
+    from scipy.fft import dctn, idctn
+
+    weight = np.exp(-zigzag_rank(l) / (beta * l))
+    return idctn(dctn(np.asarray(blocks, dtype=np.float64), axes=(1, 2), norm="ortho", workers=1) * weight, axes=(1, 2), norm="ortho", workers=1)
+
+
+def _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg):
+    """sim_A, sim_S of plain block ``owner[k]`` against the encrypted window at (ys[k], xs[k])."""
+    k = len(ys)
+    sim_a = np.empty(k)
+    sim_s = np.ones(k)
+    step = max(1, int(cfg.chunk_elements // (l * l)))
+    g = float(cfg.gamma)
+    for a in range(0, k, step):
+        sl = slice(a, a + step)
+        ef = _lowpass_any(_windows(e, ys[sl], xs[sl], l), cfg.beta)
+        d = 1.0 - np.abs(pf[owner[sl]] - ef)
+        np.maximum(d, 0.0, out=d)
+        sim_a[sl] = np.mean(d**g, axis=(1, 2)) ** (1.0 / g)
+        if cfg.use_structure:
+            be = _windows(bem_e_img, ys[sl], xs[sl], l)
+            bp = bem_p[owner[sl]]
+            num = np.sum(wem[owner[sl]] * be, axis=(1, 2))
+            inter = np.sum(bp & be, axis=(1, 2))
+            den = bp.sum(axis=(1, 2)) + be.sum(axis=(1, 2)) - inter
+            sim_s[sl] = np.divide(num, den, out=np.ones_like(num, dtype=np.float64), where=den > 0)
+    return sim_a, sim_s
+
+
+def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
+    """Shift-robust non-local search for the plain grid with origin (oy, ox)."""
+    h, w = p.shape
+    m, n = (h - oy) // l, (w - ox) // l
+    py = (oy + l * np.arange(m))[:, None].repeat(n, 1).ravel()
+    px = (ox + l * np.arange(n))[None, :].repeat(m, 0).ravel()
+    kp = m * n
+    step = max(1, int(round(cfg.search_stride * l)))
+    cy, cx = _positions(h, l, step), _positions(w, l, step)
+    cyy, cxx = np.meshgrid(cy, cx, indexing="ij")
+    cyy, cxx = cyy.ravel(), cxx.ravel()
+    g = min(8, l)
+    fp = _cell_features(sat_p, py, px, l, g)
+    top_k = min(cfg.top_k, len(cyy))
+    # stage 1: proxy distance (cell means) to every candidate, in chunks; keep the top_k
+    feats_c = np.empty((len(cyy), g * g))
+    fstep = max(1, 1 << 16)
+    for a in range(0, len(cyy), fstep):
+        feats_c[a : a + fstep] = _cell_features(sat_e, cyy[a : a + fstep], cxx[a : a + fstep], l, g)
+    nc = np.sum(feats_c**2, axis=1)
+    best = np.empty((kp, top_k), dtype=np.int64)
+    chunk = max(1, int(cfg.chunk_elements // max(1, len(cyy))))
+    for a in range(0, kp, chunk):
+        d = nc[None, :] - 2.0 * fp[a : a + chunk] @ feats_c.T
+        best[a : a + chunk] = np.argpartition(d, top_k - 1, axis=1)[:, :top_k] if top_k < d.shape[1] else np.arange(d.shape[1])[None].repeat(len(d), 0)
+    owner = np.repeat(np.arange(kp), top_k)
+    ys, xs = cyy[best.ravel()].copy(), cxx[best.ravel()].copy()
+    # stage 2: refine every candidate to 1 px by a pattern search on the proxy
+    fo = fp[owner]
+    cur = np.sum((_cell_features(sat_e, ys, xs, l, g) - fo) ** 2, axis=1)
+    s = step // 2
+    offsets = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
+    while s >= 1:
+        for dy, dx in offsets * s:
+            ny = np.clip(ys + dy, 0, h - l)
+            nx = np.clip(xs + dx, 0, w - l)
+            dist = np.sum((_cell_features(sat_e, ny, nx, l, g) - fo) ** 2, axis=1)
+            better = dist < cur
+            ys, xs, cur = np.where(better, ny, ys), np.where(better, nx, xs), np.where(better, dist, cur)
+        s //= 2
+    # stage 3: exact eq. 2-4 on the refined candidates
+    pf = _lowpass_any(_windows(p, py, px, l), cfg.beta)
+    bem_p = _windows(em_p, py, px, l) > cfg.edge_threshold
+    wem = _weight_maps(bem_p) if cfg.use_structure else None
+    sim_a, sim_s = _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg)
+    sim = combine_similarity(sim_a, sim_s if cfg.use_structure else None).reshape(kp, top_k)
+    j = np.argmax(sim, axis=1)
+    pick = np.arange(kp) * top_k + j
+    return {
+        "block_rd": sim[np.arange(kp), j].reshape(m, n),
+        "sim_a": sim_a[pick].reshape(m, n),
+        "sim_s": sim_s[pick].reshape(m, n),
+        "match": np.stack([ys[pick], xs[pick]], axis=-1).reshape(m, n, 2),
+        "origin": (int(oy), int(ox)),
+        "grid": (m, n),
+    }
+
+
+def _search_grid(p, e, em_p, em_e, l, m, n, cfg):
+    """The paper's eq. 1 literally: all pairs of the non-overlapping l-grid blocks (chunked)."""
+    pf = lowpass_blocks(_blocks(p, l), cfg.beta)
+    ef = lowpass_blocks(_blocks(e, l), cfg.beta)
+    sim_a = sim_appearance(pf, ef, cfg.gamma, cfg.chunk_elements)
+    if cfg.use_structure:
+        sim_s = sim_structure(_blocks(em_p, l) > cfg.edge_threshold, _blocks(em_e, l) > cfg.edge_threshold)
+        sim = combine_similarity(sim_a, sim_s)
+    else:
+        sim_s = np.ones_like(sim_a)
+        sim = sim_a
+    best = np.argmax(sim, axis=1)
+    rows = np.arange(sim.shape[0])
+    match = np.stack([l * (best // n), l * (best % n)], axis=-1).reshape(m, n, 2)
+    return {
+        "block_rd": sim[rows, best].reshape(m, n),
+        "sim_a": sim_a[rows, best].reshape(m, n),
+        "sim_s": sim_s[rows, best].reshape(m, n),
+        "match": match,
+        "origin": (0, 0),
+        "grid": (m, n),
+    }
+
+
+def _pool_phase(res: dict, em_p: np.ndarray, l: int, cfg: VSIConfig) -> tuple[float, np.ndarray]:
+    m, n = res["grid"]
+    if cfg.use_weights:
+        oy, ox = res["origin"]
+        em_blocks = em_p[oy : oy + m * l, ox : ox + n * l].reshape(m, l, n, l).swapaxes(1, 2)
+        weights = block_weights(res["block_rd"], em_blocks)
+        if weights.sum() <= 0:
+            weights = np.ones_like(res["block_rd"])
+    else:
+        weights = np.ones_like(res["block_rd"])
+    return pool_rd(res["block_rd"], weights, cfg.gamma, cfg.pooling), weights
+
+
+def _phase_origins(shape: tuple[int, int], l: int, phases: int) -> list[tuple[int, int]]:
+    offs = sorted({int(round(k * l / phases)) for k in range(phases)})
+    return [(oy, ox) for oy in offs for ox in offs if (shape[0] - oy) // l >= 1 and (shape[1] - ox) // l >= 1]
+
+
+def _match_all(p, e, em_p, em_e, l, m, n, cfg) -> list[tuple[float, np.ndarray, dict]]:
+    """(RD, weights, search result) for every plain-grid phase."""
+    if cfg.search_stride >= 1.0 and cfg.phases == 1:
+        res = _search_grid(p, e, em_p, em_e, l, m, n, cfg)
+        return [(*_pool_phase(res, em_p, l, cfg), res)]
+    sat_p, sat_e = _summed_area(p), _summed_area(e)
+    bem_e_img = em_e > cfg.edge_threshold
+    out = []
+    for oy, ox in _phase_origins(p.shape, l, cfg.phases):
+        res = _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg)
+        out.append((*_pool_phase(res, em_p, l, cfg), res))
+    return out
+
+
 def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4") -> VSIResult:
     """Visual security index of ``encrypted`` with respect to ``plain`` (eqs. 1–8).
+
+    With the default configuration the non-local search of eq. 1 is shift-robust: candidate
+    encrypted blocks lie every ``search_stride·l`` pixels (refined to 1 px) and the plain grid is
+    tried at ``phases²`` origins, the most recognisable one kept (see :class:`VSIConfig`);
+    ``VSIConfig(search_stride=1.0, phases=1)`` (:data:`PAPER`) is the paper's literal grid.
 
     Parameters
     ----------
@@ -537,7 +795,8 @@ def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4"
     Returns
     -------
     VSIResult
-        ``vsi`` (higher = less secure), ``rd``, ``gs`` and the per-block map.
+        ``vsi`` (higher = less secure), ``rd``, ``gs``, the per-block maps (``block_rd``,
+        ``sim_a``, ``sim_s``, ``weights``, ``match``) and the edge maps.
 
     Raises
     ------
@@ -554,45 +813,39 @@ def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4"
     >>> rng = np.random.default_rng(0)
     >>> img = rng.random((40, 40))
     >>> r = vsi(img, img)
-    >>> round(r.rd, 6) <= 1.0, r.block
-    (True, 5)
+    >>> round(r.vsi, 6), r.block
+    (2.0, 5)
     """
     cfg = get_config(config)
     p, e = prepare_pair(plain, encrypted)
     l, m, n = _grid_and_block(p.shape, cfg)
     need_edges = cfg.use_structure or cfg.use_weights or cfg.use_global
-    em_p = em_e = None
     if need_edges:
         em_p, em_e, _ = edge_maps(p, e, cfg.edges)
-    sim = _similarity_matrix(p, e, em_p, em_e, l, cfg)
-    best = np.argmax(sim, axis=1)
-    block_rd = sim[np.arange(sim.shape[0]), best].reshape(m, n)
-    if cfg.use_weights:
-        em_blocks = _blocks(em_p, l).reshape(m, n, l, l)
-        weights = block_weights(block_rd, em_blocks)
-        if weights.sum() <= 0:
-            weights = np.ones_like(block_rd)
     else:
-        weights = np.ones_like(block_rd)
-    rd = pool_rd(block_rd, weights, cfg.gamma, cfg.pooling)
+        em_p = em_e = np.zeros(p.shape, dtype=np.float32)
+    phases = _match_all(p, e, em_p, em_e, l, m, n, cfg)
+    rd, weights, res = max(phases, key=lambda t: t[0])
     gs = bhattacharyya(em_p, em_e, cfg.hist_bins) if cfg.use_global else 0.0
     return VSIResult(
-        vsi=rd * (1.0 + gs), rd=rd, gs=gs, block_rd=block_rd, match=best.reshape(m, n), weights=weights, block=l, config=cfg
+        vsi=rd * (1.0 + gs), rd=rd, gs=gs, block_rd=res["block_rd"], match=res["match"], weights=weights, block=l,
+        config=cfg, sim_a=res["sim_a"], sim_s=res["sim_s"], origin=res["origin"], edges_plain=em_p, edges_encrypted=em_e,
     )
 
 
 def vsi_loop(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4") -> float:
     """Straightforward reference: the same index with explicit Python loops over block pairs.
 
-    Used by the benchmark and the tests as the slow, obviously-correct anchor for :func:`vsi`
-    (per pair: ``scipy.fft.dctn``/``idctn`` filtering, per-pixel Minkowski mean, per-block
+    The paper's literal eq. 1 (one non-overlapping grid; ``search_stride`` and ``phases`` are
+    ignored). Used by the benchmark and the tests as the slow, obviously-correct anchor for
+    :func:`vsi` with :data:`PAPER`-style configurations (per pair: ``scipy.fft.dctn``/``idctn`` filtering, per-pixel Minkowski mean, per-block
     distance transform and Jaccard sums).
 
     Examples
     --------
     >>> rng = np.random.default_rng(1)
     >>> a, b = rng.random((24, 24)), rng.random((24, 24))
-    >>> bool(np.isclose(vsi_loop(a, b), vsi(a, b).vsi))
+    >>> bool(np.isclose(vsi_loop(a, b, PAPER), vsi(a, b, PAPER).vsi))
     True
     """
     from scipy.fft import dctn, idctn
@@ -667,20 +920,24 @@ def with_overrides(config: str | VSIConfig, **overrides) -> VSIConfig:
 
 
 def vsi_ablation(plain: np.ndarray, encrypted: np.ndarray, base: VSIConfig | None = None) -> dict[str, float]:
-    """VSI under the four Table 3 configurations C1–C4, sharing the edge maps and similarities.
+    """VSI under the four Table 3 configurations C1–C4, sharing the edge maps and the search.
 
     Parameters
     ----------
     plain, encrypted : ndarray
         As for :func:`vsi`.
     base : VSIConfig, optional
-        Parameters shared by the four configurations (α, β, γ, edges, pooling); its
+        Parameters shared by the four configurations (α, β, γ, edges, pooling, search); its
         ``use_*`` switches are ignored.
 
     Returns
     -------
     dict
         ``{"C1": ..., "C2": ..., "C3": ..., "C4": ...}``, equal to ``vsi(plain, encrypted, Ck).vsi``.
+
+    References
+    ----------
+    Seed 004, Table 3.
 
     Examples
     --------
@@ -694,20 +951,12 @@ def vsi_ablation(plain: np.ndarray, encrypted: np.ndarray, base: VSIConfig | Non
     p, e = prepare_pair(plain, encrypted)
     l, m, n = _grid_and_block(p.shape, cfg)
     em_p, em_e, _ = edge_maps(p, e, cfg.edges)
-    sim_a = sim_appearance(
-        lowpass_blocks(_blocks(p, l), cfg.beta), lowpass_blocks(_blocks(e, l), cfg.beta), cfg.gamma, cfg.chunk_elements
-    )
-    sim_s = sim_structure(_blocks(em_p, l) > cfg.edge_threshold, _blocks(em_e, l) > cfg.edge_threshold)
-    rd1 = sim_a.max(axis=1).reshape(m, n)
-    rd2 = combine_similarity(sim_a, sim_s).max(axis=1).reshape(m, n)
-    w = block_weights(rd2, _blocks(em_p, l).reshape(m, n, l, l))
-    if w.sum() <= 0:
-        w = np.ones_like(rd2)
+    c1 = replace(cfg, use_structure=False, use_weights=False, use_global=False)
+    c2 = replace(cfg, use_structure=True, use_weights=False, use_global=False)
+    c3 = replace(cfg, use_structure=True, use_weights=True, use_global=False)
+    rd1 = max(t[0] for t in _match_all(p, e, em_p, em_e, l, m, n, c1))
+    phases = _match_all(p, e, em_p, em_e, l, m, n, c2)
+    rd2 = max(t[0] for t in phases)
+    rd3 = max(_pool_phase(t[2], em_p, l, c3)[0] for t in phases)
     gs = bhattacharyya(em_p, em_e, cfg.hist_bins)
-    c3 = pool_rd(rd2, w, cfg.gamma, cfg.pooling)
-    return {
-        "C1": pool_rd(rd1, None, cfg.gamma),
-        "C2": pool_rd(rd2, None, cfg.gamma),
-        "C3": c3,
-        "C4": c3 * (1.0 + gs),
-    }
+    return {"C1": rd1, "C2": rd2, "C3": rd3, "C4": rd3 * (1.0 + gs)}
