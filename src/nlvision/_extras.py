@@ -16,7 +16,6 @@ EXTRA_OF_MODULE = {
     "neurokit2": "ecg",
     "onnx": "export",
     "onnxruntime": "export",
-    "onnxscript": "export",
     "pandas": "security",
     "xlrd": "security",
     "imagecodecs": "security",
