@@ -50,7 +50,7 @@ REQUIRED_DEFAULTS = {"--scheme": "block_shuffle", "--database": "peid", "--sigma
 
 IMAGE_NAMES = {"in", "inp", "image", "images", "image_path", "plain", "encrypted", "query_image", "normal", "input",
                "mask", "mask_path", "img", "noisy", "clean", "files", "reference"}
-OUTPUT_NAMES = {"out", "output", "out_dir", "map", "heatmaps", "masks", "o"}
+OUTPUT_NAMES = {"out", "output", "out_dir", "outdir", "map", "map_out", "heatmaps", "masks", "o", "apply"}
 MODEL_NAMES = {"checkpoint", "model", "dictionary", "weights", "init", "config", "ckpt"}
 DATA_NAMES = {"data", "path", "val", "root", "dataset"}
 
@@ -306,19 +306,27 @@ class Workspace:
         d["bomb_folder"] = bomb_dir
         self.bad_data = d
         self.snapshot_roots = [self.dir]
-        self._pristine = {p: p.read_bytes() for p in (self.good, self.good2, self.good_rgb, self.good_jpg, self.good_tif)}
+        self._pristine: dict[Path, tuple[tuple[int, int], bytes]] = {}
+        for dirpath, _dirs, files in os.walk(self.dir):
+            for name in files:
+                p = Path(dirpath) / name
+                st = p.stat()
+                self._pristine[p] = ((st.st_size, st.st_mtime_ns), p.read_bytes())
 
     def restore(self) -> list[str]:
-        """Re-write the good inputs a case overwrote (an accepted OUT == IN); returns their names."""
+        """Re-write the inputs a case overwrote or removed (an accepted OUT == IN); returns their names."""
         changed = []
-        for p, data in self._pristine.items():
+        for p, (stamp, data) in self._pristine.items():
             try:
-                same = p.read_bytes() == data
+                st = p.stat()
+                same = (st.st_size, st.st_mtime_ns) == stamp
             except OSError:
                 same = False
             if not same:
                 changed.append(p.name)
                 p.write_bytes(data)
+                st = p.stat()
+                self._pristine[p] = ((st.st_size, st.st_mtime_ns), data)
         return changed
 
 
@@ -414,7 +422,7 @@ def generate_cases(commands: list[Command] | None = None) -> list[Case]:
                     add(k, "either" if k in ("empty_folder",) else "reject", lambda ws, o, k=k: str(ws.bad_data[k]))
             elif slot.kind == "output":
                 add("below_a_file", "reject", lambda ws, o: str(ws.a_file / "sub" / "out.png"))
-                add("empty_name", "reject", lambda ws, o: "")
+                add("empty_name", "either", lambda ws, o: "")  # "" is "." for a folder output
                 add("existing_folder", "either", lambda ws, o: str(o))
                 add("unknown_ext", "either", lambda ws, o: str(o / "out.xyz"))
                 if inputs:
