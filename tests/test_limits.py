@@ -238,3 +238,38 @@ def test_load_json(tmp_path):
     path.write_bytes(b"\xff\xfe")
     with pytest.raises(ValueError, match="UTF-8"):
         limits.load_json(path)
+
+
+def test_cli_max_pixels_option_and_environment(tmp_path, capsys, monkeypatch):
+    from nlvision.cli import main
+
+    path = hf.png_bomb(tmp_path / "p.png", 60, 50, bits=8, channels=1)
+    assert main(["noise", "estimate", str(path), "--max-pixels", "2999"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "3,000 pixels, above the limit of 2,999" in err[0]
+    assert main(["noise", "estimate", str(path), "--max-pixels", "3000", "--json"]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv(limits.ENV_MAX_PIXELS, "100")
+    assert main(["noise", "estimate", str(path)]) == 2  # the option reset to the environment's limit
+    assert "above the limit of 100 pixels" in capsys.readouterr().err
+    assert main(["noise", "estimate", str(path), "--max-pixels", "nan"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --max-pixels: expected a positive integer number of pixels, got 'nan'"
+
+
+def test_cli_range_option(tmp_path, capsys):
+    from nlvision.cli import main
+
+    rng = np.random.default_rng(3)
+    raw = np.clip(100 + rng.normal(0, 20, (40, 40)), 0, 255)
+    hf.float_tiff(tmp_path / "f.tif", raw)
+    assert main(["noise", "estimate", str(tmp_path / "f.tif"), "--json"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "float image spans" in err[0] and "pass --range" in err[0]
+    assert main(["noise", "estimate", str(tmp_path / "f.tif"), "--range", "0,255", "--json"]) == 0
+    sigma = json.loads(capsys.readouterr().out)["sigma"]
+    Image.fromarray(np.round(raw).astype(np.uint8)).save(tmp_path / "i.png")
+    assert main(["noise", "estimate", str(tmp_path / "i.png"), "--json"]) == 0
+    sigma8 = json.loads(capsys.readouterr().out)["sigma"]
+    assert abs(sigma - sigma8) < 1.0  # the same noise (20/255) whether stored as float 0-255 or 8-bit
+    assert main(["noise", "estimate", str(tmp_path / "f.tif"), "--range", "2,1"]) == 2
+    assert capsys.readouterr().err.startswith("error: --range")

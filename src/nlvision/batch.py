@@ -38,6 +38,12 @@ class BatchResult:
         Items that succeeded, with their results.
     failed : list of (item, str)
         Items that failed, with a one-line message.
+
+    Examples
+    --------
+    >>> done, failed = BatchResult([(1, 2)], [])
+    >>> BatchResult(done, [(0, "bad")]).exit_code
+    1
     """
 
     done: list = field(default_factory=list)
@@ -158,6 +164,11 @@ def check_engine(jobs: int = 1, scheduler: str | None = None) -> None:
         n = text[len("local"):]
         if n and not (n.startswith(":") and n[1:].isdigit() and int(n[1:]) >= 1):
             raise ValueError(f"--scheduler: expected 'local' or 'local:N' (N >= 1), got {scheduler!r}")
+    else:
+        hostport = text.split("://", 1)[1] if "://" in text else text
+        port = hostport.rsplit(":", 1)[1] if ":" in hostport else ""
+        if not hostport or not port.isdigit() or not 0 < int(port) < 65536 or hostport.startswith(":"):
+            raise ValueError(f"--scheduler: expected an address such as tcp://host:8786, 'local' or 'local:N', got {scheduler!r}")
     _import_distributed()
 
 
@@ -211,7 +222,7 @@ def run_batch(
     jobs : int
         Local worker processes (1: this process).
     scheduler : str, optional
-        dask.distributed scheduler address, ``local`` or ``local:N``.
+        Address of a dask.distributed scheduler, ``local`` or ``local:N``.
     report : callable, optional
         Receives each failure line (default: written to stderr above the progress bar).
 

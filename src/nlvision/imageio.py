@@ -24,7 +24,6 @@ from nlvision.atomic import atomic_path
 __all__ = [
     "IMAGE_EXTENSIONS",
     "load_image",
-    "save_image",
     "list_images",
     "validate_image",
     "to_float",
@@ -44,6 +43,21 @@ def to_float(image: np.ndarray) -> np.ndarray:
     """Convert an integer or boolean array to float64 in [0, 1] using its dtype's range.
 
     Float arrays are returned as float64 unchanged (no rescaling).
+
+    Parameters
+    ----------
+    image : array_like
+        Integer, boolean or float array.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float64 array (signed integers map their full range onto [0, 1]).
+
+    Raises
+    ------
+    TypeError
+        If the dtype is not integer, bool or float.
 
     Examples
     --------
@@ -91,7 +105,7 @@ def validate_image(
     Returns
     -------
     numpy.ndarray
-        float64 view/copy of the input.
+        Float64 view/copy of the input.
 
     Raises
     ------
@@ -139,8 +153,19 @@ def validate_image(
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """Luminance of an RGB(A) image (scikit-image's ``rgb2gray``, ITU-R BT.709 weights);
-    gray images are returned unchanged.
+    """Luminance of an RGB(A) image (scikit-image's ``rgb2gray``, ITU-R BT.709 weights).
+
+    Gray images are returned unchanged; gray+alpha keeps the gray channel.
+
+    Parameters
+    ----------
+    image : array_like
+        (H, W) or (H, W, C) image in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        (H, W) float64 luminance.
 
     Examples
     --------
@@ -274,7 +299,7 @@ def apply_range(raw: np.ndarray, value_range: Any, name: str = "image") -> np.nd
     Returns
     -------
     numpy.ndarray
-        float64 array in [0, 1].
+        Float64 array in [0, 1].
 
     Raises
     ------

@@ -343,6 +343,11 @@ class ImageHeader:
         Bits per sample (0 when unknown).
     frames : int
         Planes/pages decoded together (TIFF stacks), else 1.
+
+    Examples
+    --------
+    >>> ImageHeader("png", 3, 4, 1, 8).pixels
+    12
     """
 
     format: str

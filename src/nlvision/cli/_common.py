@@ -25,7 +25,12 @@ from nlvision.batch import run_batch as _run_batch
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:
     """Print ``result`` as JSON (``--json``; NaN/inf become null: strict JSON) or as human-readable ``text``."""
     if as_json:
-        typer.echo(json.dumps(_finite(result), indent=2, default=_jsonable, allow_nan=False))
+        clean = _finite(result)
+        try:
+            text = json.dumps(clean, indent=2, default=_jsonable, allow_nan=False)
+        except ValueError:  # a NaN hidden in an object converted by _jsonable: still print the result
+            text = json.dumps(clean, indent=2, default=_jsonable)
+        typer.echo(text)
     else:
         typer.echo(text if text is not None else _format_plain(result))
 
