@@ -65,6 +65,9 @@ class ADMMConfig:
         Residual balancing: double/halve ``rho`` when one residual exceeds ten times the other.
     check_every : int
         Residuals are evaluated every ``check_every`` iterations.
+    warn : bool
+        Emit a ``RuntimeWarning`` when ``max_iter`` is reached before the stopping rule holds
+        (the result's ``converged`` field says it either way).
     """
 
     max_iter: int = 200
@@ -74,6 +77,7 @@ class ADMMConfig:
     rel_tol: float = 1e-4
     adapt_rho: bool = True
     check_every: int = 5
+    warn: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` on an out-of-range option."""
@@ -285,6 +289,11 @@ def bpdn(
         rho_out = rho
     X = torch.cat(outs, 0)
     x = X if return_torch else X.cpu().numpy()
+    if not conv and cfg.warn:
+        import warnings
+
+        warnings.warn(f"bpdn: ADMM did not reach rel_tol={cfg.rel_tol:g} within max_iter={cfg.max_iter} iterations "
+                      "(result.converged is False); raise max_iter or loosen rel_tol", RuntimeWarning, stacklevel=2)
     return BPDNResult(x=x, n_iter=iters, converged=conv, rho=rho_out)
 
 
@@ -464,7 +473,7 @@ def learn_dictionary(
     St = torch.as_tensor(S, dtype=torch.float32)
     Dt = torch.as_tensor(D, dtype=torch.float32)
     X = None
-    adm = ADMMConfig(max_iter=int(cfg.admm_iter), rel_tol=1e-3)
+    adm = ADMMConfig(max_iter=int(cfg.admm_iter), rel_tol=1e-3, warn=False)
     for i in range(int(cfg.n_iter)):
         res = bpdn(Dt, St, cfg.lam, mu=mu, groups=groups, config=adm, x0=X, dtype=np.float32)
         X = res.x
