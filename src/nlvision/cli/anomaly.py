@@ -43,7 +43,7 @@ def fit(
     method: str = typer.Option("patch", "--method", "-m", help="patch | multiscale | csc."),
     val: Optional[List[str]] = typer.Option(None, "--val", help="Validation images (default: hold out part of NORMAL)."),
     patch_size: int = typer.Option(15, "--patch-size", help="Patch (or CSC region) side."),
-    n_atoms: int = typer.Option(128, "--n-atoms", help="Dictionary atoms (per scale for multiscale)."),
+    n_atoms: Optional[int] = typer.Option(None, "--n-atoms", help="Dictionary atoms (default 128; multiscale: 64 per scale)."),
     lam: float = typer.Option(0.02, "--lam", help="l1 weight of BPDN."),
     mu: float = typer.Option(0.02, "--mu", help="Group-sparsity weight (multiscale)."),
     scales: Optional[List[float]] = typer.Option(None, "--scale", help="Synthetic zooms of the multiscale dictionary (repeatable)."),

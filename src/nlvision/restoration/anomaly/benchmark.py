@@ -67,7 +67,7 @@ def make_model(method: str, *, quick: bool = False, fpr: float = 0.01, image_fpr
     cfg = quick_config(base) if quick else AnomalyConfig(method=base)
     if method == "multiscale_fixed":
         cfg.scale_adapt = False
-        cfg.n_atoms = 64 if quick else 128
+        cfg.n_atoms = 64 if quick else 128  # the multiscale model before scale adaptation
     cfg.fpr, cfg.image_fpr, cfg.seed = fpr, image_fpr, seed
     return AnomalyDetector(cfg.validate())
 
@@ -165,8 +165,7 @@ def run_benchmark(
                            "pixel_auroc": pixel_auroc(maps + nmaps, masks + [a.mask for a in normals]),
                            "aupro": aupro(maps + nmaps, masks + [a.mask for a in normals]),
                            "fit_s": fit_s, "score_s": score_s,
-                           "scales": [float(model.calibration_scales[s[1]]) if hasattr(model, "calibration_scales")
-                                      and model.calibration_scales else 1.0 for s in scored + scored_n]}
+                           "scales": [1.0 if s[2] is None else s[2] for s in scored + scored_n]}
                     ref = nmaps if nmaps else maps
                     ref_masks = [a.mask for a in normals] if nmaps else masks
                     row["pixel_fpr"] = {str(f): fpr_at_threshold(ref, ref_masks, ScoreCalibration.pixel_threshold(f))
@@ -174,8 +173,7 @@ def run_benchmark(
                     if nmaps:
                         def verdicts(sc):
                             out = []
-                            for cmap, k, _ in sc:
-                                cal = model.calibrations[k]
+                            for cmap, cal, _, _ in sc:
                                 out.append((smooth_max(cmap, cal.image_sigma),
                                             cal.image_threshold(image_fpr, area=float(cmap.size))))
                             return out

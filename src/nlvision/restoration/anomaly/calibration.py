@@ -232,6 +232,23 @@ class ScoreCalibration:
             mu += beta * math.log(float(area) / self.image_area)
         return mu - beta * math.log(-math.log1p(-f))
 
+    @staticmethod
+    def interpolate(a: "ScoreCalibration", b: "ScoreCalibration", w: float) -> "ScoreCalibration":
+        """Calibration between two others: quantile functions averaged with weight ``w`` on ``b``.
+
+        Averaging quantile functions is the Wasserstein barycentre of the two score laws (the law
+        "between" them); used for an image whose estimated zoom lies between two calibration scales.
+        """
+        if w <= 0:
+            return a
+        if w >= 1:
+            return b
+        q = (1 - w) * a.quantiles + w * b.quantiles
+        ia, ib = np.sort(a.image_scores), np.sort(b.image_scores)
+        m = (1 - w) * ia + w * ib if ia.size == ib.size else (ia if w < 0.5 else ib)
+        return ScoreCalibration(q, (1 - w) * a.tail_scale + w * b.tail_scale, m,
+                                (1 - w) * a.image_area + w * b.image_area, a.image_sigma)
+
     def to_arrays(self, prefix: str) -> dict:
         """Arrays for a model file (used by ``save``)."""
         return {f"{prefix}quantiles": self.quantiles, f"{prefix}image_scores": self.image_scores,
@@ -318,11 +335,11 @@ class CalibratedModel:
         return self.fpr, self.image_fpr
 
     def score_with_scale(self, image):
-        """Calibrated map and the index of the calibration used."""
+        """Calibrated map, the calibration used, its scale (or ``None``) and the gray image."""
         self._check_calibrated()
         raws, img = self._raw_maps(image)
         k = self._select(raws)
-        return self.calibrations[k].transform(raws[k]), k, img
+        return self.calibrations[k].transform(raws[k]), self.calibrations[k], None, img
 
     def score(self, image: np.ndarray) -> np.ndarray:
         """Calibrated anomaly map (``-log10`` tail probability under normal validation data)."""
@@ -338,8 +355,7 @@ class CalibratedModel:
         f0, fi0 = self._default_fprs()
         f = check_fpr(f0 if fpr is None else fpr)
         fi = check_fpr(fi0 if image_fpr is None else image_fpr, "image_fpr")
-        cmap, k, img = self.score_with_scale(image)
-        cal = self.calibrations[k]
+        cmap, cal, scale, img = self.score_with_scale(image)
         gamma = cal.pixel_threshold(f)
         mask = cmap > gamma
         post = getattr(self, "postprocess_mask", None)
@@ -347,6 +363,5 @@ class CalibratedModel:
             mask = post(mask)
         s = smooth_max(cmap, cal.image_sigma)
         t = cal.image_threshold(fi, area=float(cmap.size))
-        scales = getattr(self, "calibration_scales", None)
-        return AnomalyPrediction(cmap, mask, s, bool(s > t), gamma, t,
-                                 None if scales is None else float(scales[k]), dict(getattr(self, "last_info", {}) or {}))
+        return AnomalyPrediction(cmap, mask, s, bool(s > t), gamma, t, scale,
+                                 dict(getattr(self, "last_info", {}) or {}))

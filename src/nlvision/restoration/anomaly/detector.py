@@ -80,6 +80,9 @@ def scale_signature(image: np.ndarray) -> np.ndarray:
     from scipy.ndimage import gaussian_laplace
 
     img = np.asarray(image, dtype=np.float64)
+    if max(img.shape) > 192:  # a central crop is enough to estimate the zoom of a texture
+        cy, cx = img.shape[0] // 2, img.shape[1] // 2
+        img = img[max(0, cy - 96): cy + 96, max(0, cx - 96): cx + 96]
     e = np.array([np.log(np.mean((s * s * gaussian_laplace(img, s, mode="reflect")) ** 2) + 1e-20)
                   for s in _SIG_SIGMAS])
     return e - e.mean()
@@ -96,8 +99,10 @@ class AnomalyConfig:
         ``D = [D1 ... D4]``) or ``"csc"`` (convolutional sparse coding, local group sparsity).
     patch_size : int
         Patch side (15, as the seed's assignment asks); CSC: side of the regions ``Pi_c``.
-    n_atoms : int
-        Atoms of the dictionary (per scale for ``"multiscale"``).
+    n_atoms : int or None
+        Atoms of the dictionary, per scale for ``"multiscale"`` (``None``: 128 for ``"patch"``,
+        64 per scale for ``"multiscale"``, which keeps its scoring within 2.5x the patch
+        detector's time).
     lam : float
         The l1 weight of BPDN (``1/2`` data-term convention, see :mod:`nlvision.restoration.bpdn`).
     mu : float
@@ -105,8 +110,8 @@ class AnomalyConfig:
     scales : tuple of float
         Synthetic zoom levels of the training images (one sub-dictionary each).
     calibration_scales : tuple of float or None
-        Zoom levels at which the multiscale detector fits a density and a calibration
-        (``None``: ``scales``). Used when ``scale_adapt`` is on.
+        Zoom levels at which the multiscale detector calibrates its scores (default: a
+        1/3-octave grid from 0.5 to 1.59; ``None``: ``scales``). Used when ``scale_adapt`` is on.
     scale_adapt : bool
         Multiscale only: one density and calibration per calibration scale, selected per image.
     adapt : str
@@ -178,11 +183,11 @@ class AnomalyConfig:
 
     method: str = "patch"
     patch_size: int = 15
-    n_atoms: int = 128
+    n_atoms: int | None = None
     lam: float = 0.02
     mu: float = 0.02
     scales: tuple = (0.5, 0.75, 1.0, 1.5)
-    calibration_scales: tuple | None = None
+    calibration_scales: tuple | None = (0.5, 0.63, 0.79, 1.0, 1.26, 1.59)
     scale_adapt: bool = True
     adapt: str = "calibration"
     noise_match: bool = True
@@ -229,6 +234,8 @@ class AnomalyConfig:
             raise ValueError(f"adapt: unknown {self.adapt!r}; valid: calibration, density")
         if self.postprocess not in POSTPROCESS:
             raise ValueError(f"postprocess: unknown {self.postprocess!r}; valid: {', '.join(POSTPROCESS)}")
+        if self.n_atoms is None:
+            self.n_atoms = 64 if self.method == "multiscale" else 128
         for name in ("patch_size", "n_atoms", "step", "fit_step", "n_train_patches", "dl_iter", "admm_iter",
                      "n_components", "post_size", "n_filters", "filter_size", "csc_iter", "cdl_iter"):
             v = getattr(self, name)
@@ -312,7 +319,7 @@ def quick_config(method: str) -> AnomalyConfig:
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; valid: {', '.join(METHODS)}")
-    return AnomalyConfig(method=method, n_atoms=64 if method != "multiscale" else 32, dl_iter=6,
+    return AnomalyConfig(method=method, n_atoms=64, dl_iter=6,
                          n_train_patches=3000, admm_iter=30, n_filters=8, cdl_iter=4, csc_iter=40).validate()
 
 
@@ -596,8 +603,13 @@ class AnomalyDetector(CalibratedModel):
             return self._features(img)[0]
 
     # ------------------------------------------------------------------ scoring
-    def select_scale(self, image: np.ndarray) -> int:
-        """Index of the calibration scale whose stored scale signature is nearest the image's.
+    def select_scale(self, image: np.ndarray) -> tuple[int, int, float]:
+        """Estimated zoom of an image as two neighbouring calibration scales and a weight.
+
+        The nearest stored scale signature selects a calibration scale. Unless that is the
+        training zoom 1 (calibrated on real, not synthetic, images) or an end of the grid, the
+        distances are interpolated by a parabola in ``log(scale)`` around it; its vertex is the
+        estimated zoom ``z``, between the calibration scales ``k0 <= k1`` with weight ``w`` on ``k1``.
 
         Parameters
         ----------
@@ -605,23 +617,47 @@ class AnomalyDetector(CalibratedModel):
 
         Returns
         -------
-        int
-            0 for a model with a single calibration.
+        (k0, k1, w)
+            ``(0, 0, 0.0)`` for a model with a single calibration.
         """
-        if len(self.calibrations) <= 1:
-            return 0
+        K = len(self.calibrations)
+        if K <= 1:
+            return 0, 0, 0.0
         sig = scale_signature(as_gray(image, "image", 1))
-        d = [float(np.sum((sig - np.asarray(t)) ** 2)) for t in self.signatures]
-        return int(np.argmin(d))
+        d = np.array([float(np.sum((sig - np.asarray(t)) ** 2)) for t in self.signatures])
+        x = np.log(np.asarray(self.calibration_scales, dtype=np.float64))
+        k = int(np.argmin(d))
+        if k == 0 or k == K - 1 or self.calibration_scales[k] == 1.0:
+            # the training zoom is calibrated on real validation images: no mixing with synthetic
+            # zooms when it is the nearest (measured: mixing cost 0.04 AUROC at zoom 1)
+            return k, k, 0.0
+        x0, x1, x2 = x[k - 1], x[k], x[k + 1]
+        d0, d1, d2 = d[k - 1], d[k], d[k + 1]
+        den = (x0 - x1) * (x0 - x2) * (x1 - x2)
+        A = (x2 * (d1 - d0) + x1 * (d0 - d2) + x0 * (d2 - d1)) / den
+        B = (x2 ** 2 * (d0 - d1) + x1 ** 2 * (d2 - d0) + x0 ** 2 * (d1 - d2)) / den
+        xv = float(np.clip(-B / (2 * A), x0, x2)) if A > 0 else x1
+        if xv <= x1:
+            return k - 1, k, (xv - x0) / (x1 - x0)
+        return k, k + 1, (xv - x1) / (x2 - x1)
 
     def score_with_scale(self, image):
-        """Calibrated map, the index of the calibration used, and the gray image."""
+        """Calibrated map, the calibration used, the estimated zoom (or ``None``), the gray image."""
         self._check_model()
         img = as_gray(image, "image", self.config.patch_size)
-        k = self.select_scale(img)
+        k0, k1, w = self.select_scale(img)
+        if self.config.adapt == "density" and k0 != k1:  # densities cannot be interpolated: nearest
+            k0 = k1 = k1 if w >= 0.5 else k0
+            w = 0.0
+        cal = ScoreCalibration.interpolate(self.calibrations[k0], self.calibrations[k1], w)
         with torch_threads(self.config.threads):
             grid = self._features(img)
-        return self.calibrations[k].transform(self._raw_map(self.densities[k], grid, img.shape)), k, img
+        raw = self._raw_map(self.densities[k0 if w < 0.5 else k1], grid, img.shape)
+        scale = None
+        if self.adaptive:
+            x = np.log(self.calibration_scales)
+            scale = float(np.exp((1 - w) * x[k0] + w * x[k1]))
+        return cal.transform(raw), cal, scale, img
 
     def score(self, image: np.ndarray) -> np.ndarray:
         """Calibrated anomaly map at every pixel (higher = more anomalous).
