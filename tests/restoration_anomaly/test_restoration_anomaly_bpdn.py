@@ -148,3 +148,19 @@ def test_learn_dictionary_too_few_patches():
         learn_dictionary(np.ones((5, 16)), DictionaryLearningConfig(n_atoms=8))
     with pytest.raises(TypeError):
         learn_dictionary([[1.0]], DictionaryLearningConfig(n_atoms=1))
+
+
+def test_non_convergence_is_reported():
+    rng = np.random.default_rng(5)
+    D = rng.normal(size=(20, 40))
+    S = rng.normal(size=(30, 20))
+    with pytest.warns(RuntimeWarning, match="did not reach"):
+        res = bpdn(D, S, 0.05, config=ADMMConfig(max_iter=3))
+    assert not res.converged and res.n_iter == 3
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = bpdn(D, S, 0.05, config=ADMMConfig(max_iter=3, warn=False))
+        ok = bpdn(D, S, 0.05)  # the default (1000 iterations, rel_tol 1e-4) converges here
+    assert not quiet.converged and ok.converged

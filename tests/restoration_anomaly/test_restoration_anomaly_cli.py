@@ -1,4 +1,4 @@
-"""``nlvision anomaly fit|detect|benchmark`` in-process."""
+"""``nlvision anomaly fit|detect|benchmark`` in-process (``evaluate``: test_restoration_anomaly_eval.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +37,21 @@ def model(files):
     return out
 
 
-def test_fit_writes_model_and_config(model):
-    cfg = json.loads(model.with_suffix(".json").read_text())
-    assert cfg["config"]["patch_size"] == 7 and cfg["info"]["n_val_images"] == 1
+def test_fit_writes_only_the_model(model, files):
+    from nlvision.restoration.anomaly import AnomalyDetector
+
+    # no sibling file nobody named (issue #14): the config and info live inside the .npz
+    assert not model.with_suffix(".json").exists()
+    det = AnomalyDetector.load(model)
+    assert det.config.patch_size == 7 and det.info["n_val_images"] == 1
+
+
+def test_fit_keeps_an_existing_sibling_json(files, tmp_path):
+    sibling = tmp_path / "m.json"
+    sibling.write_text("precious")
+    assert main(["anomaly", "fit", str(files / "n1.png"), str(files / "n2.png"), "-o", str(tmp_path / "m.npz"),
+                 *FAST]) == 0
+    assert sibling.read_text() == "precious"
 
 
 def test_detect_json_and_outputs(model, files, tmp_path, capsys):
@@ -50,7 +62,10 @@ def test_detect_json_and_outputs(model, files, tmp_path, capsys):
     assert out["fpr"] == 0.05 and len(out["images"]) == 1
     mask = load_image(tmp_path / "t1_mask.png")
     assert mask.shape == (80, 120)
-    assert out["images"][0]["anomalous_fraction"] == pytest.approx(float((mask > 0.5).mean()))
+    r = out["images"][0]
+    assert r["anomalous_fraction"] == pytest.approx(float((mask > 0.5).mean()))
+    assert r["anomalous"] == (r["image_score"] > r["image_threshold"])
+    assert out["pixel_threshold"] == pytest.approx(-np.log10(0.05))
     assert (tmp_path / "t1_map.png").is_file()
 
 
@@ -93,16 +108,24 @@ def test_fit_bad_input_exit_2(files, tmp_path, capsys):
 
 
 def test_benchmark_bad_input_exit_2(capsys):
-    assert main(["anomaly", "benchmark", "--texture", "marble"]) == 2
+    assert main(["anomaly", "benchmark", "--dataset", "marble"]) == 2
     assert main(["anomaly", "benchmark", "--method", "svm"]) == 2
     assert main(["anomaly", "benchmark", "--fpr", "2"]) == 2
-    assert "valid: brick, grass, gravel" in capsys.readouterr().err
+    assert "valid: nanofibre, brick, grass, gravel" in capsys.readouterr().err
+
+
+def test_benchmark_nanofibre_baseline_runs(capsys, tmp_path):
+    rc = main(["anomaly", "benchmark", "--method", "padim", "--zoom", "1.0", "--n-test", "1", "--json",
+               "-o", str(tmp_path / "r.json")])
+    assert rc == 0
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["method"] == "padim" and 0.5 < row["pixel_auroc"] <= 1.0 and set(row["pixel_fpr"]) == {"0.01", "0.05"}
 
 
 @pytest.mark.slow
 def test_benchmark_quick_runs(capsys, tmp_path):
-    rc = main(["anomaly", "benchmark", "--quick", "--texture", "gravel", "--method", "knn", "--zoom", "1.0",
+    rc = main(["anomaly", "benchmark", "--quick", "--dataset", "gravel", "--method", "patch", "--zoom", "1.0",
                "--n-test", "1", "--json", "-o", str(tmp_path / "r.json")])
     assert rc == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
-    assert rows[0]["method"] == "knn" and 0.5 < rows[0]["auroc"] <= 1.0
+    assert rows[0]["method"] == "patch" and 0.5 < rows[0]["pixel_auroc"] <= 1.0

@@ -1,4 +1,4 @@
-"""Anomaly detector: density, metrics, FPR control, save/load, bad input, baseline, data sets."""
+"""Anomaly detector: density, calibration, FPR control, save/load, bad input, baselines, data sets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sklearn.metrics import roc_auc_score
 
 from nlvision.datasets.textures import (
     DEFECT_KINDS,
-    load_anomaly_folder,
     load_texture,
     make_texture_benchmark,
     plant_defect,
@@ -20,8 +19,11 @@ from nlvision.restoration.anomaly import (
     AnomalyConfig,
     AnomalyDetector,
     GaussianDensity,
-    KNNPatchBaseline,
+    PaDiMBaseline,
+    PatchCoreBaseline,
     fpr_at_threshold,
+    load_anomaly_folder,
+    local_descriptors,
     pixel_auroc,
 )
 
@@ -45,13 +47,18 @@ def fitted(brick):
     return AnomalyDetector(tiny()).fit([train], val_images=[val])
 
 
-def test_pixel_auroc_matches_sklearn():
+def test_pixel_auroc_matches_mann_whitney():
+    from scipy.stats import rankdata
+
     rng = np.random.default_rng(0)
     s = rng.normal(size=500)
     y = rng.random(500) < 0.3
     s[y] += 0.7
     s[:20] = 0.0  # ties
-    assert pixel_auroc(s, y) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+    r = rankdata(s)
+    ref = (r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum())
+    assert pixel_auroc(s, y) == pytest.approx(ref, abs=1e-12)
+    assert pixel_auroc([s[:250], s[250:]], [y[:250], y[250:]]) == pytest.approx(ref, abs=1e-12)
     assert fpr_at_threshold(s, y, 0.5) == pytest.approx(np.mean(s[~y] > 0.5))
 
 
@@ -112,7 +119,7 @@ def test_postprocess_removes_isolated_pixels(brick):
     m = np.zeros((20, 20), bool)
     m[5, 5] = True
     m[10:16, 10:16] = True
-    out = det.postprocess(m)
+    out = det.postprocess_mask(m)
     assert not out[5, 5] and out[10:16, 10:16].all()
 
 
@@ -189,20 +196,43 @@ def test_bad_input(fitted, brick):
         AnomalyConfig.from_dict({"nonsense": 1})
 
 
-def test_knn_baseline_matches_bruteforce(brick):
+def test_patchcore_matches_bruteforce(brick):
     from sklearn.neighbors import NearestNeighbors
 
-    from nlvision.restoration.patches import extract_patches
-
     train, val, test = brick
-    b = KNNPatchBaseline(patch_size=7, n_components=8, memory=500, step=7).fit([train], [val])
-    amap = b.score(test)
-    P = extract_patches(test, 7, 7)
-    d, _ = NearestNeighbors(n_neighbors=1).fit(b.bank).kneighbors((P - b.mean) @ b.components.T)
-    # patch (0, 0) is centred on pixel (3, 3)
-    assert amap[3, 3] == pytest.approx(d[0, 0], rel=1e-4)
+    b = PatchCoreBaseline(memory=300, step=1).fit([train], [val])
+    assert b.bank.shape == (300, 24)
+    raw = b._raw_maps(test)[0][0]
+    D = (local_descriptors(test) - b.d_mean) / b.d_std
+    d, _ = NearestNeighbors(n_neighbors=1).fit(b.bank).kneighbors(D[10:12, 20:22].reshape(-1, 24))
+    np.testing.assert_allclose(raw[10:12, 20:22].ravel(), d[:, 0], rtol=1e-4)
+    # calibrated map: -log10 of the validation tail probability
+    assert np.mean(b.score(val) > b.threshold(0.05)) == pytest.approx(0.05, abs=0.01)
     with pytest.raises(ValueError, match="fpr"):
         b.threshold(2.0)
+
+
+def test_padim_matches_mahalanobis(brick):
+    from scipy.spatial.distance import mahalanobis
+
+    train, val, test = brick
+    b = PaDiMBaseline(step=1).fit([train], [val])
+    raw = b._raw_maps(test)[0][0]
+    D = (local_descriptors(test) - b.d_mean) / b.d_std
+    ref = mahalanobis(D[7, 9], b.mean[0, 0], b.precision[0, 0])
+    assert raw[7, 9] == pytest.approx(ref, rel=1e-6)
+    pp = PaDiMBaseline(per_position=True, cell=32).fit([train[:64], train[32:96]], [val[:64]])
+    assert pp.score(test[:64]).shape == (64, 128)
+
+
+def test_local_descriptors_match_scipy():
+    from scipy.ndimage import gaussian_filter, uniform_filter
+
+    img = np.random.default_rng(3).random((40, 40))
+    D = local_descriptors(img)
+    # component 2*6 + 4: sigma 4, order (1, 1), scaled by sigma^2, then 3x3 mean
+    ref = uniform_filter(gaussian_filter(img, 4.0, order=(1, 1), mode="reflect") * 16, 3, mode="reflect")
+    np.testing.assert_allclose(D[..., 16], ref)
 
 
 def test_texture_benchmark_deterministic():

@@ -17,18 +17,14 @@ left-to-right changes of illumination and contrast of the photographs are shared
 rows 0-191 are the training set ``S``, rows 192-287 the validation set ``V`` (disjoint, as the
 seed requires ``V ∩ S = ∅``), rows 288-511 (224x512) the test area in which defects are planted.
 
-The user's data set layout read by :func:`load_anomaly_folder`::
-
-    ROOT/train/*.png          normal images (training + validation)
-    ROOT/test/*.png           test images
-    ROOT/ground_truth/*.png   optional masks, same file stem as the test image
-                              (a ``_mask`` suffix is accepted), non-zero = anomalous
+Readers of users' data sets (MVTec AD layout, generic folders) are in
+:mod:`nlvision.restoration.anomaly.readers`; the SEM-nanofibre-like generator is
+:mod:`nlvision.datasets.nanofibres`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -40,7 +36,6 @@ __all__ = [
     "load_texture",
     "plant_defect",
     "make_texture_benchmark",
-    "load_anomaly_folder",
 ]
 
 #: Bundled scikit-image textures used by the benchmark.
@@ -294,56 +289,3 @@ def make_texture_benchmark(
             kinds.append(kind)
         tests.append(AnomalyImage(im, mask, name=f"{texture}_test{k}", kinds=kinds))
     return TextureBenchmark(texture=texture, train=[train], val=[val], test=tests, zoom=float(zoom))
-
-
-def load_anomaly_folder(root: str | Path) -> tuple[list[np.ndarray], list[AnomalyImage]]:
-    """Read a user's anomaly data set (layout in the module docstring).
-
-    Parameters
-    ----------
-    root : path-like
-        Folder with ``train/`` and ``test/`` (and optionally ``ground_truth/``).
-
-    Returns
-    -------
-    (normal, test)
-        Normal gray images, and test images with their masks (an all-False mask when no
-        ground-truth file exists, i.e. the image is normal).
-
-    Raises
-    ------
-    ValueError
-        Missing folders, no images, or a mask whose shape differs from its image.
-    """
-    from nlvision.imageio import list_images, load_image
-
-    root = Path(root)
-    if not (root / "train").is_dir():
-        raise ValueError(f"root: {root} has no train/ folder of normal images")
-    if not (root / "test").is_dir():
-        raise ValueError(f"root: {root} has no test/ folder")
-    if not any((root / "train").iterdir()):
-        raise ValueError(f"root: no images in {root / 'train'}")
-    normal = [load_image(p, as_gray=True) for p in list_images(root / "train")]
-    gt_dir = root / "ground_truth"
-    masks = {}
-    gt_files = list_images(gt_dir) if gt_dir.is_dir() and any(gt_dir.iterdir()) else []
-    if gt_files:
-        for p in gt_files:
-            stem = p.stem[:-5] if p.stem.endswith("_mask") else p.stem
-            masks[stem] = p
-    tests = []
-    if not any((root / "test").iterdir()):
-        raise ValueError(f"root: no images in {root / 'test'}")
-    for p in list_images(root / "test"):
-        im = load_image(p, as_gray=True)
-        if p.stem in masks:
-            m = load_image(masks[p.stem], as_gray=True) > 0
-            if m.shape != im.shape:
-                raise ValueError(f"{masks[p.stem]}: mask shape {m.shape} differs from image shape {im.shape}")
-        else:
-            m = np.zeros(im.shape, dtype=bool)
-        tests.append(AnomalyImage(im, m, name=p.stem))
-    if not tests:
-        raise ValueError(f"root: no images in {root / 'test'}")
-    return normal, tests
