@@ -993,9 +993,11 @@ def export_model(model: torch.nn.Module, example: torch.Tensor, path: str | os.P
 
     Examples
     --------
+    Exporting takes seconds (tested in ``tests/nn/test_nn_engine.py``), so it is skipped here:
+
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "lin.pt2"
-    >>> r = export_model(torch.nn.Linear(3, 2), torch.rand(2, 3), p)  # doctest: +SKIP  (seconds: tested in tests/nn)
+    >>> r = export_model(torch.nn.Linear(3, 2), torch.rand(2, 3), p)  # doctest: +SKIP
     >>> r["format"], r["max_abs_diff"] <= 1e-4  # doctest: +SKIP
     ('pt2', True)
     """
