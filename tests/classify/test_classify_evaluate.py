@@ -142,6 +142,9 @@ def test_predict_batched_matches_one_by_one_and_reports_bad_files(tmp_path):
     for i in range(7):
         Image.fromarray((rng.random((10 + i, 14, 3)) * 255).astype(np.uint8)).save(tmp_path / f"im{i}.png")
     (tmp_path / "broken.png").write_bytes(b"not a png")
+    # images already at the model's size take Pillow's fast path (RGB and gray): same probabilities expected
+    Image.fromarray((rng.random((12, 12, 3)) * 255).astype(np.uint8)).save(tmp_path / "im5.png")
+    Image.fromarray((rng.random((12, 12)) * 255).astype(np.uint8)).save(tmp_path / "im6.png")
     preds, failed = predict_classifier(m, [tmp_path], k=4, batch_size=3)
     assert [f["image"] for f in failed] == [str(tmp_path / "broken.png")] and failed[0]["error"]
     assert [p["image"] for p in preds] == [str(tmp_path / f"im{i}.png") for i in range(7)]

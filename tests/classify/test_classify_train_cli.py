@@ -203,3 +203,98 @@ def test_folder_data_end_to_end(tmp_path, capsys):
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(root / "extra" / "b.png")
     assert main(["classify", "evaluate", str(out)]) == 2
     assert "has 4 classes, the model 3" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes_one_summary(tmp_path):
+    """Issue #18: `--devices 2 --strategy ddp` (gloo, CPU) prints one parseable JSON document (rank zero),
+    writes one set of files, and the final test pass covers every test image once (about 1 minute on a
+    loaded 2-core machine: three Python processes)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "nlvision.cli", "classify", "train", "--data", "digits", *TINY[:-4], "--accelerator", "cpu",
+           "--devices", "2", "--strategy", "ddp", "--epochs", "1", "--json", "-o", str(out)]
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    doc = json.loads(r.stdout)  # exactly one document: json.loads fails on two
+    assert doc["devices"]["world_size"] == 2 and doc["devices"]["strategy"] == "ddp"
+    assert doc["n"] == 450 and abs(sum(json.loads((out / "metrics.json").read_text())["counts"][i][i] for i in range(10)) / 450
+                                   - doc["accuracy"]) < 1e-9
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["resolved"]["world_size"] == 2 and len(cfg["history"]) == 1
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.json", "confusion.png", "logs", "metrics.json",
+                                                     "model.safetensors"]
+
+
+def test_config_records_weights_path_and_sha256(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from nlvision.nn.resnet import resnet18
+
+    monkeypatch.chdir(tmp_path)
+    torch.save({"model": {f"module.{k}": v for k, v in resnet18(width=4).state_dict().items()}}, tmp_path / "tv_ddp.pth")
+    rc = main(["classify", "train", "--data", "digits", *TINY, "--epochs", "1", "--weights", "tv_ddp.pth", "-o", "run", "--json"])
+    assert rc == 0
+    json.loads(capsys.readouterr().out)
+    cfg = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert cfg["run"]["weights"] == {"path": str(tmp_path / "tv_ddp.pth"),
+                                     "sha256": hashlib.sha256((tmp_path / "tv_ddp.pth").read_bytes()).hexdigest()}
+    assert cfg["resolved"] == {"accelerator": "cpu", "devices": 1, "num_devices": 1, "num_nodes": 1, "world_size": 1,
+                               "strategy": "auto", "precision": "32-true"}
+    assert cfg["trainer"]["devices"] == "1"
+    # export: ONNX and torch.export reproduce the checkpoint's logits within 1e-4 (checked here independently)
+    import onnxruntime as ort
+
+    from nlvision.classify import load_classifier_model
+
+    model = load_classifier_model(tmp_path / "run")
+    x = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert main(["classify", "export", "run", "-o", "m.onnx", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_abs_diff"] <= 1e-4
+    got = ort.InferenceSession("m.onnx", providers=["CPUExecutionProvider"]).run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, ref, atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+def test_export_pt2_matches_checkpoint(tmp_path, capsys):
+    """torch.export of a classify checkpoint reproduces its logits within 1e-4 (about 10 s: slow)."""
+    from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier
+    from nlvision.nn.weights import save_checkpoint
+
+    cfg = ClassifierModelConfig("resnet18", num_classes=3, width=4, upsample_steps=1, image_size=8)
+    torch.manual_seed(0)
+    m = ResNetClassifier(cfg).eval()
+    save_checkpoint(tmp_path / "model.safetensors", m, task="classify", config=cfg.to_dict())
+    assert main(["classify", "export", str(tmp_path), "-o", str(tmp_path / "m.pt2"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "pt2"
+    x = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        np.testing.assert_allclose(torch.export.load(str(tmp_path / "m.pt2")).module()(x).numpy(), m(x).numpy(), atol=1e-4, rtol=0)
+
+
+def test_export_bad_input_exits_2_writes_nothing(tmp_path, capsys):
+    from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier
+    from nlvision.nn.weights import save_checkpoint
+
+    cfg = ClassifierModelConfig("resnet18", num_classes=2, width=4, upsample_steps=0, image_size=8)
+    save_checkpoint(tmp_path / "reid.safetensors", ResNetClassifier(cfg), task="reid", config=cfg.to_dict())
+    save_checkpoint(tmp_path / "ok.safetensors", ResNetClassifier(cfg), task="classify", config=cfg.to_dict())
+    before = sorted(p.name for p in tmp_path.iterdir())
+    cases = [
+        (["ok.safetensors", "-o", "missing/m.onnx"], "folder"),
+        (["reid.safetensors", "-o", "m.onnx"], "checkpoint is for task 'reid', expected 'classify'"),
+        (["ok.safetensors", "-o", "m.tflite"], "expected a .onnx or .pt2 file"),
+        (["none.safetensors", "-o", "m.pt2"], "no such checkpoint"),
+    ]
+    for args, message in cases:
+        rc = main(["classify", "export", *[str(tmp_path / a) if not a.startswith("-") else a for a in args]])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2 and len(err) == 1 and message in err[0], (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
