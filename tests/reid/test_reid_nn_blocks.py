@@ -16,7 +16,17 @@ from nlvision.nn.erasing import (
     random_grayscale,
     sample_rectangles,
 )
-from nlvision.nn.losses import ReIDLoss, batch_hard_triplet_loss, label_smoothing_cross_entropy
+import itertools
+
+from nlvision.nn.losses import (
+    AlignedReIDLoss,
+    ReIDLoss,
+    aligned_triplet_loss,
+    batch_hard_triplet_loss,
+    label_smoothing_cross_entropy,
+    local_distance,
+    shortest_path_distance,
+)
 from nlvision.nn.non_local import NonLocalBlock, non_local_mean
 
 
@@ -216,8 +226,90 @@ def test_sum_loss_eq_15():
         (lambda: label_smoothing_cross_entropy(torch.zeros(2, 3), torch.tensor([0, 3])), ValueError),
         (lambda: label_smoothing_cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), 2.0), ValueError),
         (lambda: ReIDLoss(epsilon=-0.1), ValueError),
+        (lambda: ReIDLoss(margin=float("nan")), ValueError),
+        (lambda: ReIDLoss(margin=float("inf")), ValueError),
+        (lambda: batch_hard_triplet_loss(torch.zeros(3, 2), torch.zeros(3, dtype=torch.long), float("nan")), ValueError),
+        (lambda: AlignedReIDLoss(epsilon=float("nan")), ValueError),
+        (lambda: local_distance(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4)), ValueError),
+        (lambda: shortest_path_distance(torch.zeros(3)), ValueError),
     ],
 )
 def test_losses_bad_input(call, exc):
     with pytest.raises(exc):
         call()
+
+
+def _brute_batch_hard(f: np.ndarray, y: np.ndarray, margin: float, pick=max) -> float:
+    """Loop over anchors; ``pick`` chooses among the positives' distances (max = batch-hard)."""
+    total = 0.0
+    for a in range(len(f)):
+        pos = [np.linalg.norm(f[a] - f[p]) for p in range(len(f)) if p != a and y[p] == y[a]]
+        neg = [np.linalg.norm(f[a] - f[n]) for n in range(len(f)) if y[n] != y[a]]
+        if pos and neg:
+            total += max(pick(pos) - min(neg) + margin, 0.0)
+    return total / len(f)
+
+
+def test_batch_hard_takes_the_hardest_of_three_positives():
+    """K = 3 images per identity: taking the easiest (or a random) positive gives another number."""
+    g = np.random.default_rng(3)
+    f = g.normal(size=(12, 5)).astype(np.float32)
+    y = np.repeat(np.arange(4), 3)  # P = 4, K = 3
+    got = batch_hard_triplet_loss(torch.from_numpy(f), torch.from_numpy(y), 0.3).item()
+    assert got == pytest.approx(_brute_batch_hard(f, y, 0.3), abs=1e-5)
+    assert abs(got - _brute_batch_hard(f, y, 0.3, pick=min)) > 0.05  # the easiest positive is not it
+
+
+def _all_monotone_paths(m: int, n: int):
+    for downs in itertools.combinations(range(m + n - 2), m - 1):
+        i = j = 0
+        path = [(0, 0)]
+        for step in range(m + n - 2):
+            if step in downs:
+                i += 1
+            else:
+                j += 1
+            path.append((i, j))
+        yield path
+
+
+def test_shortest_path_equals_exhaustive_search():
+    g = torch.Generator().manual_seed(0)
+    d = torch.rand(3, 4, 5, generator=g)
+    got = shortest_path_distance(d)
+    for b in range(3):
+        best = min(sum(d[b, i, j].item() for i, j in p) for p in _all_monotone_paths(4, 5))
+        assert got[b].item() == pytest.approx(best, abs=1e-6)
+
+
+def test_local_distance_matches_public_formula():
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(2, 4, 3, generator=g), torch.randn(2, 4, 3, generator=g)
+    got = local_distance(x, y)
+    for b in range(2):
+        e = torch.cdist(x[b], y[b])
+        e = (torch.exp(e) - 1) / (torch.exp(e) + 1)  # AlignedReID's normalisation
+        best = min(sum(e[i, j].item() for i, j in p) for p in _all_monotone_paths(4, 4))
+        assert got[b].item() == pytest.approx(best, abs=1e-5)
+
+
+def test_aligned_triplet_mines_pairs_by_global_distance():
+    g = torch.Generator().manual_seed(2)
+    f = torch.randn(6, 4, generator=g)
+    lf = torch.nn.functional.normalize(torch.randn(6, 3, 5, generator=g), dim=-1)
+    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    glob_loss, loc_loss = aligned_triplet_loss(f, lf, y, 0.3)
+    assert glob_loss.item() == pytest.approx(_brute_batch_hard(f.numpy(), y.numpy(), 0.3), abs=1e-5)
+    d = torch.cdist(f, f)
+    expected = 0.0
+    for a in range(6):
+        pos = [p for p in range(6) if p != a and y[p] == y[a]]
+        neg = [n for n in range(6) if y[n] != y[a]]
+        p = max(pos, key=lambda i: d[a, i].item())
+        n = min(neg, key=lambda i: d[a, i].item())
+        lap = local_distance(lf[a:a + 1], lf[p:p + 1]).item()
+        lan = local_distance(lf[a:a + 1], lf[n:n + 1]).item()
+        expected += max(lap - lan + 0.3, 0.0)
+    assert loc_loss.item() == pytest.approx(expected / 6, abs=1e-5)
+    out = AlignedReIDLoss()(f, torch.zeros(6, 2), torch.tensor([0, 0, 0, 1, 1, 1]), lf)
+    assert out["loss"].item() == pytest.approx(glob_loss.item() + loc_loss.item() + np.log(2), abs=1e-5)

@@ -1,21 +1,27 @@
-"""Re-identification losses: batch-hard triplet (eq. 11), label-smoothed cross-entropy (eq. 14)
-and their sum (eq. 15).
+"""Re-identification losses: batch-hard triplet (eq. 11), label-smoothed cross-entropy (eq. 14),
+their sum (eq. 15), and AlignedReID++'s dynamically matched local distance (DMLI) with its
+aligned triplet loss.
 
 References
 ----------
 Seed 000, section 2.3, eqs. 11–15. Hermans, Beyer, Leibe, "In Defense of the Triplet Loss for
 Person Re-Identification", 2017. Szegedy et al., "Rethinking the Inception Architecture", 2016
 (label smoothing). Luo et al., "Bag of Tricks and a Strong Baseline for Deep Person
-Re-identification", CVPRW 2019.
+Re-identification", CVPRW 2019. Luo et al., "AlignedReID++: Dynamically matching local
+information for person re-identification", Pattern Recognition 94, 2019 (public code
+``aligned/local_dist.py`` and ``util/losses.py``, github.com/michuanhaohao/AlignedReID).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["pairwise_distance", "batch_hard_triplet_loss", "label_smoothing_cross_entropy", "ReIDLoss"]
+__all__ = ["pairwise_distance", "batch_hard_triplet_loss", "label_smoothing_cross_entropy", "ReIDLoss",
+           "shortest_path_distance", "local_distance", "aligned_triplet_loss", "AlignedReIDLoss"]
 
 
 def _check_pair(x: object, labels: object, xname: str) -> tuple[Tensor, Tensor]:
@@ -30,6 +36,16 @@ def _check_pair(x: object, labels: object, xname: str) -> tuple[Tensor, Tensor]:
     if labels.dtype.is_floating_point:
         raise TypeError(f"labels: expected an integer tensor, got dtype {labels.dtype}")
     return x, labels
+
+
+def _check_margin(margin: object) -> None:
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not math.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin: expected a finite non-negative number, got {margin!r}")
+
+
+def _check_epsilon(epsilon: object) -> None:
+    if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) or not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon: expected a number in [0, 1], got {epsilon!r}")
 
 
 def pairwise_distance(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
@@ -85,8 +101,7 @@ def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 0.
     0.0
     """
     features, labels = _check_pair(features, labels, "features")
-    if not isinstance(margin, (int, float)) or margin < 0:
-        raise ValueError(f"margin: expected a non-negative number, got {margin!r}")
+    _check_margin(margin)
     dist = pairwise_distance(features)
     same = labels.unsqueeze(0) == labels.unsqueeze(1)
     eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
@@ -126,8 +141,7 @@ def label_smoothing_cross_entropy(logits: Tensor, labels: Tensor, epsilon: float
     1.3863
     """
     logits, labels = _check_pair(logits, labels, "logits")
-    if not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
-        raise ValueError(f"epsilon: expected a number in [0, 1], got {epsilon!r}")
+    _check_epsilon(epsilon)
     n = logits.shape[1]
     if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n):
         raise ValueError(f"labels: expected values in [0, {n}), got range [{int(labels.min())}, {int(labels.max())}]")
@@ -160,10 +174,8 @@ class ReIDLoss(nn.Module):
 
     def __init__(self, margin: float = 0.3, epsilon: float = 0.1) -> None:
         super().__init__()
-        if not isinstance(margin, (int, float)) or margin < 0:
-            raise ValueError(f"margin: expected a non-negative number, got {margin!r}")
-        if not isinstance(epsilon, (int, float)) or not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon: expected a number in [0, 1], got {epsilon!r}")
+        _check_margin(margin)
+        _check_epsilon(epsilon)
         self.margin = float(margin)
         self.epsilon = float(epsilon)
 
@@ -171,3 +183,186 @@ class ReIDLoss(nn.Module):
         tri = batch_hard_triplet_loss(features, labels, self.margin)
         ce = label_smoothing_cross_entropy(logits, labels, self.epsilon)
         return {"loss": tri + ce, "triplet": tri, "ce": ce}
+
+
+def shortest_path_distance(dist: Tensor) -> Tensor:
+    """Length of the shortest monotone path from the top-left to the bottom-right of ``dist``.
+
+    ``S[i, j] = min(S[i-1, j], S[i, j-1]) + dist[i, j]`` (AlignedReID++'s dynamic matching;
+    only moves down or right). Batched over the leading dimensions.
+
+    Parameters
+    ----------
+    dist : Tensor (..., m, n)
+        Non-negative element distances.
+
+    Returns
+    -------
+    Tensor (...)
+        ``S[m-1, n-1]``.
+
+    Raises
+    ------
+    ValueError
+        For fewer than two dimensions.
+
+    References
+    ----------
+    Luo et al., AlignedReID++ (2019), eq. 2; public code ``shortest_dist``.
+
+    Examples
+    --------
+    >>> d = torch.tensor([[0.0, 5.0], [1.0, 0.0]])
+    >>> shortest_path_distance(d).item()   # down then right: 0 + 1 + 0
+    1.0
+    """
+    if not isinstance(dist, Tensor) or dist.ndim < 2:
+        raise ValueError(f"dist: expected a tensor of shape (..., m, n), got {getattr(dist, 'shape', type(dist).__name__)}")
+    m, n = dist.shape[-2:]
+    prev: list[Tensor] = []
+    for i in range(m):
+        row: list[Tensor] = []
+        for j in range(n):
+            d = dist[..., i, j]
+            if i == 0 and j == 0:
+                row.append(d)
+            elif i == 0:
+                row.append(row[j - 1] + d)
+            elif j == 0:
+                row.append(prev[0] + d)
+            else:
+                row.append(torch.minimum(prev[j], row[j - 1]) + d)
+        prev = row
+    return prev[-1]
+
+
+def local_distance(x: Tensor, y: Tensor) -> Tensor:
+    """Dynamically matched local distance (DMLI) between paired stripe features.
+
+    Element distances between the stripes of ``x[b]`` and ``y[b]`` are Euclidean, normalised by
+    ``(e^d − 1) / (e^d + 1)`` into [0, 1), and aligned by the shortest path
+    (:func:`shortest_path_distance`).
+
+    Parameters
+    ----------
+    x, y : Tensor (N, S, d)
+        Stripe features (AlignedReID++ normalises each stripe to unit length).
+
+    Returns
+    -------
+    Tensor (N,)
+
+    Raises
+    ------
+    ValueError
+        For shapes that do not pair up.
+
+    References
+    ----------
+    Luo et al., AlignedReID++ (2019), eqs. 1–2; public code ``batch_local_dist``.
+
+    Examples
+    --------
+    >>> a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> round(local_distance(a, a).item(), 4)   # 0 + tanh(sqrt(2) / 2) + 0: a path crosses one off-diagonal cell
+    0.6089
+    """
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.ndim != 3 or y.ndim != 3 \
+            or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
+        raise ValueError(f"x, y: expected (N, S, d) and (N, S', d) stripe features, got "
+                         f"{getattr(x, 'shape', None)} and {getattr(y, 'shape', None)}")
+    d2 = (x * x).sum(-1, keepdim=True) + (y * y).sum(-1).unsqueeze(1) - 2.0 * x @ y.transpose(1, 2)
+    d = d2.clamp(min=1e-12).sqrt()
+    d = (torch.exp(d) - 1.0) / (torch.exp(d) + 1.0)
+    return shortest_path_distance(d)
+
+
+def aligned_triplet_loss(features: Tensor, local: Tensor, labels: Tensor, margin: float = 0.3) -> tuple[Tensor, Tensor]:
+    """AlignedReID++'s triplet losses: batch-hard on global distances, and the same mined pairs
+    on the aligned local distance.
+
+    The hardest positive / negative of every anchor is chosen by the *global* Euclidean
+    distance (the anchor itself excluded); the local loss is the hinge on the DMLI distances of
+    these pairs (public code ``TripletLossAlignedReID``).
+
+    Parameters
+    ----------
+    features : Tensor (N, D)
+        Global features.
+    local : Tensor (N, S, d)
+        Stripe features.
+    labels : Tensor (N,), integer
+        Identities.
+    margin : float
+        Margin of both hinges (0.3).
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        Global and local loss (scalars).
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad shapes or a non-finite / negative margin.
+
+    References
+    ----------
+    Luo et al., AlignedReID++ (2019), section 3.
+
+    Examples
+    --------
+    >>> f = torch.tensor([[0.0], [1.0], [3.0], [3.5]])
+    >>> lf = torch.nn.functional.normalize(torch.ones(4, 2, 2), dim=-1)
+    >>> g, l = aligned_triplet_loss(f, lf, torch.tensor([0, 0, 1, 1]))
+    >>> round(g.item(), 4), round(l.item(), 4)
+    (0.0, 0.3)
+    """
+    features, labels = _check_pair(features, labels, "features")
+    _check_margin(margin)
+    if not isinstance(local, Tensor) or local.ndim != 3 or local.shape[0] != features.shape[0]:
+        raise ValueError(f"local: expected ({features.shape[0]}, S, d) stripe features, got {getattr(local, 'shape', None)}")
+    dist = pairwise_distance(features)
+    same = labels.unsqueeze(0) == labels.unsqueeze(1)
+    eye = torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    pos, neg = same & ~eye, ~same
+    ap, p_idx = torch.where(pos, dist, torch.full_like(dist, float("-inf"))).max(1)
+    an, n_idx = torch.where(neg, dist, torch.full_like(dist, float("inf"))).min(1)
+    valid = pos.any(1) & neg.any(1)
+    zero = torch.zeros_like(ap)
+    g = torch.where(valid, F.relu(ap - an + margin), zero).mean()
+    lap = local_distance(local, local[p_idx])
+    lan = local_distance(local, local[n_idx])
+    loc = torch.where(valid, F.relu(lap - lan + margin), zero).mean()
+    return g, loc
+
+
+class AlignedReIDLoss(nn.Module):
+    """AlignedReID++ objective: global batch-hard triplet + aligned local triplet + LS-CE.
+
+    Parameters
+    ----------
+    margin : float
+        Margin of both triplet terms (0.3).
+    epsilon : float
+        Label smoothing ε (0.1).
+
+    Examples
+    --------
+    >>> loss = AlignedReIDLoss()
+    >>> f = torch.tensor([[0.0], [1.0], [3.0], [3.5]]); lf = torch.ones(4, 2, 1)
+    >>> sorted(loss(f, torch.zeros(4, 2), torch.tensor([0, 0, 1, 1]), lf))
+    ['ce', 'local', 'loss', 'triplet']
+    """
+
+    def __init__(self, margin: float = 0.3, epsilon: float = 0.1) -> None:
+        super().__init__()
+        _check_margin(margin)
+        _check_epsilon(epsilon)
+        self.margin = float(margin)
+        self.epsilon = float(epsilon)
+
+    def forward(self, features: Tensor, logits: Tensor, labels: Tensor, local: Tensor) -> dict[str, Tensor]:
+        g, loc = aligned_triplet_loss(features, local, labels, self.margin)
+        ce = label_smoothing_cross_entropy(logits, labels, self.epsilon)
+        return {"loss": g + loc + ce, "triplet": g, "local": loc, "ce": ce}

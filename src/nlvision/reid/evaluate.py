@@ -16,7 +16,8 @@ seconds on two cores (``benchmarks/reid_eval_speed.py``).
 References
 ----------
 Seed 000, section 3.2. Zheng, Shen, Tian, Wang, Wang, Tian, "Scalable Person Re-identification:
-A Benchmark", ICCV 2015. Zhong, Zheng, Cao, Li, "Re-ranking Person Re-identification with
+A Benchmark", ICCV 2015. Ye, Shen, Lin, Xiang, Shao, Hoi, "Deep Learning for Person
+Re-identification: A Survey and Outlook", TPAMI 2021 (mINP). Zhong, Zheng, Cao, Li, "Re-ranking Person Re-identification with
 k-reciprocal Encoding", CVPR 2017.
 """
 
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ReIDMetrics", "evaluate_ranking", "feature_distance", "re_ranking", "evaluate_features"]
+__all__ = ["ReIDMetrics", "evaluate_ranking", "feature_distance", "re_ranking", "evaluate_features", "chance_map", "evaluate_reid"]
 
 
 @dataclass
@@ -45,21 +46,30 @@ class ReIDMetrics:
         Queries with at least one true match (the others are skipped).
     ap : ndarray
         Average precision of every valid query.
+    mINP : float
+        Mean inverse negative penalty (Ye et al. 2021): mean over queries of
+        ``|true matches| / rank of the hardest true match``.
     """
 
     mAP: float
     cmc: np.ndarray
     num_valid_queries: int
     ap: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    mINP: float = float("nan")
+
+    def ap_half_width(self) -> float:
+        """Half-width of the 95 % confidence interval of mAP from query sampling (1.96 · sd / √Q)."""
+        n = len(self.ap)
+        return float(1.96 * self.ap.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
 
     def rank(self, k: int) -> float:
         """Rank-k accuracy."""
         return float(self.cmc[min(k, len(self.cmc)) - 1])
 
     def as_dict(self) -> dict:
-        """``{"mAP", "R1", "R5", "R10", "num_valid_queries"}``."""
-        return {"mAP": float(self.mAP), "R1": self.rank(1), "R5": self.rank(5), "R10": self.rank(10),
-                "num_valid_queries": int(self.num_valid_queries)}
+        """``{"mAP", "mINP", "R1", "R5", "R10", "num_valid_queries"}``."""
+        return {"mAP": float(self.mAP), "mINP": float(self.mINP), "R1": self.rank(1), "R5": self.rank(5),
+                "R10": self.rank(10), "num_valid_queries": int(self.num_valid_queries)}
 
 
 def _as_1d(name: str, value: object, n: int | None = None) -> np.ndarray:
@@ -131,8 +141,10 @@ def _chunk_stats(dist: np.ndarray, qp: np.ndarray, qc: np.ndarray, gp: np.ndarra
     ap_sum = np.bincount(gr, weights=good_rank / kept_rank, minlength=n)
     ap = ap_sum[valid] / num_good[valid]
     first_rank = kept_rank[starts[valid]]
+    last_rank = kept_rank[starts[valid] + num_good[valid] - 1]
+    inp = num_good[valid] / last_rank
     hits = (first_rank[:, None] <= np.arange(1, max_rank + 1)[None, :]).sum(0)
-    return ap, hits, int(valid.sum())
+    return ap, hits, int(valid.sum()), inp
 
 
 def _chunk_stats_argsort(dist: np.ndarray, qp: np.ndarray, qc: np.ndarray, gp: np.ndarray, gc: np.ndarray, max_rank: int):
@@ -152,8 +164,10 @@ def _chunk_stats_argsort(dist: np.ndarray, qp: np.ndarray, qc: np.ndarray, gp: n
     ap_sum = np.bincount(rows, weights=good_rank / kept_rank, minlength=n)
     ap = ap_sum[valid] / num_good[valid]
     first_rank = kept_rank[starts[valid]]
+    last_rank = kept_rank[starts[valid] + num_good[valid] - 1]
+    inp = num_good[valid] / last_rank
     hits = (first_rank[:, None] <= np.arange(1, max_rank + 1)[None, :]).sum(0)
-    return ap, hits, int(valid.sum())
+    return ap, hits, int(valid.sum()), inp
 
 
 def evaluate_ranking(
@@ -236,8 +250,10 @@ def evaluate_ranking(
     if num_valid == 0:
         raise ValueError("no query has a true match in the gallery (different camera); cannot evaluate")
     ap = np.concatenate([p[0] for p in parts])
+    inp = np.concatenate([p[3] for p in parts])
     hits = np.sum([p[1] for p in parts], axis=0)
-    return ReIDMetrics(mAP=float(ap.mean()), cmc=hits / num_valid, num_valid_queries=num_valid, ap=ap)
+    return ReIDMetrics(mAP=float(ap.mean()), cmc=hits / num_valid, num_valid_queries=num_valid, ap=ap,
+                       mINP=float(inp.mean()))
 
 
 def feature_distance(query, gallery, metric: str = "euclidean"):
@@ -362,3 +378,103 @@ def evaluate_features(q_feat, g_feat, q_pids, g_pids, q_camids, g_camids, *, rer
     """
     dist = re_ranking(q_feat, g_feat) if rerank else feature_distance(q_feat, g_feat, metric)
     return evaluate_ranking(dist, q_pids, g_pids, q_camids, g_camids, max_rank=max_rank), dist
+
+
+def chance_map(q_pids, g_pids, q_camids, g_camids, *, draws: int = 20, seed: int = 0) -> float:
+    """mAP of a random ranking (mean over ``draws`` random distance matrices) — the study's floor.
+
+    Parameters
+    ----------
+    q_pids, g_pids, q_camids, g_camids : ndarray of int
+        Identities and cameras as for :func:`evaluate_ranking`.
+    draws : int
+        Random rankings averaged (20).
+    seed : int
+        Seed of the rankings.
+
+    Returns
+    -------
+    float
+        Expected mAP in [0, 1] of a model that ranks at random.
+
+    Examples
+    --------
+    >>> q, g = np.array([1]), np.array([1, 2, 3, 4])
+    >>> round(chance_map(q, g, np.array([0]), np.array([1, 1, 1, 1]), draws=2000), 2)  # (1 + 1/2 + 1/3 + 1/4) / 4
+    0.52
+    """
+    rng = np.random.default_rng(seed)
+    q_pids, g_pids = np.asarray(q_pids), np.asarray(g_pids)
+    vals = [evaluate_ranking(rng.random((len(q_pids), len(g_pids))), q_pids, g_pids, q_camids, g_camids).mAP
+            for _ in range(int(draws))]
+    return float(np.mean(vals))
+
+
+def evaluate_reid(model, data, *, attack: str = "none", attack_config=None, rerank: bool = False,
+                  device: str = "cpu") -> ReIDMetrics:
+    """Market-1501 protocol of a trained model on ``data``'s query and gallery splits.
+
+    Optionally the queries are first attacked white-box with DMR (PGD or a generator trained
+    on ``data.train`` against ``model``).
+
+    Parameters
+    ----------
+    model : nlvision.reid.model.ReidNet
+        Trained model (see :func:`nlvision.reid.load_reid_model`).
+    data : nlvision.reid.data.ReIDData
+        Splits; the synthetic default is the study's data.
+    attack : {"none", "dmr-pgd", "dmr-gan"}
+        Attack on the queries.
+    attack_config : nlvision.reid.attack.AttackConfig, optional
+        The attack's ε (in 1/255 units), steps and loss options.
+    rerank : bool
+        Apply k-reciprocal re-ranking.
+    device : str
+        Torch device for feature extraction and the attack ("cpu").
+
+    Returns
+    -------
+    ReIDMetrics
+        The mAP, mINP, CMC curve and per-query AP.
+
+    Raises
+    ------
+    ValueError
+        For an unknown attack or bad options.
+
+    References
+    ----------
+    Seed 000, section 3.2 (Rank-n, mAP); Wang et al., CVPR 2020 (DMR).
+
+    Examples
+    --------
+    >>> from nlvision.reid.data import synthetic_reid_data
+    >>> from nlvision.reid.model import ReidModelConfig, ReidNet
+    >>> data = synthetic_reid_data(num_train_ids=2, num_test_ids=3, num_cameras=2, height=32, width=16)
+    >>> m = ReidNet(ReidModelConfig(num_classes=2, backbone="resnet18", width=4, height=32, width_px=16)).eval()
+    >>> 0.0 <= evaluate_reid(m, data).mAP <= 1.0
+    True
+    """
+    import torch
+
+    from nlvision.reid.attack import ATTACKS, AttackConfig, GANConfig, attack_images, train_dmr_gan
+    from nlvision.reid.data import ReIDImageDataset
+    from nlvision.reid.train import extract_features
+
+    if attack not in ATTACKS:
+        raise ValueError(f"attack: unknown attack {attack!r}; valid: {list(ATTACKS)}")
+    acfg = attack_config or AttackConfig()
+    acfg.validate()
+    model = model.to(device).eval()
+    size = (model.config.height, model.config.width_px)
+    qds = ReIDImageDataset(data.query, size)
+    queries = torch.stack([qds.image(i) for i in range(len(qds))]).to(device)
+    gen = None
+    if attack == "dmr-gan":
+        gen = train_dmr_gan(model, data.train, acfg, GANConfig(seed=acfg.seed))
+    adv = attack_images(model, queries, data.query.pids, attack, acfg, generator_net=gen, seed=acfg.seed)
+    qf = extract_features(model, adv).cpu()
+    gf = extract_features(model, ReIDImageDataset(data.gallery, size)).cpu()
+    metrics, _ = evaluate_features(qf, gf, data.query.pids, data.gallery.pids, data.query.camids, data.gallery.camids,
+                                   rerank=rerank)
+    return metrics

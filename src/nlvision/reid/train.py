@@ -1,31 +1,34 @@
-"""Training of the re-identification network with the BoT recipe, on PyTorch Lightning.
+"""Training of the re-identification networks with the BoT recipe, on PyTorch Lightning.
 
-Loss: ``L_sum = L_tri-hard + L_lsr`` (seed eq. 15; margin 0.3, ε = 0.1). Optimiser: Adam,
-learning rate 3.5e-4, weight decay 5e-4, linear warm-up over the first 10 epochs from
-``warmup_factor × lr``, then ×0.1 at epochs 40 and 70 (120 epochs) — BoT's schedule. For short
-runs :meth:`ReIDTrainConfig.scaled` shrinks the schedule proportionally.
+Loss: ``L_sum = L_tri-hard + L_lsr`` (seed eq. 15; margin 0.3, ε = 0.1) for the BoT baseline;
+for AlignedReID++ the global batch-hard triplet plus the triplet on the aligned local distance
+(DMLI) of the same mined pairs, plus the label-smoothed cross-entropy
+(:class:`nlvision.nn.losses.AlignedReIDLoss`). Optimiser: Adam, learning rate 3.5e-4, weight
+decay 5e-4, linear warm-up over the first 10 epochs from ``warmup_factor × lr``, then ×0.1 at
+epochs 40 and 70 (120 epochs) — BoT's schedule. For short runs :meth:`ReidTrainConfig.scaled`
+and :meth:`ReidTrainConfig.short` shrink the schedule.
 
 Batches are P × K (16 × 4) identities × images from :class:`nlvision.reid.data.PKSampler`.
 
 References
 ----------
 Seed 000, eqs. 11–15. Luo et al., "Bag of Tricks and a Strong Baseline for Deep Person
-Re-identification", CVPRW 2019.
+Re-identification", CVPRW 2019. Luo et al., "AlignedReID++", Pattern Recognition 2019.
 """
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from nlvision.nn.losses import ReIDLoss
+from nlvision.nn.losses import AlignedReIDLoss, ReIDLoss
 from nlvision.reid.data import PKSampler, ReIDData, ReIDImageDataset, ReIDSplit
-from nlvision.reid.model import TASK, NFDConfig, NFDReID, build_reid_model
+from nlvision.reid.model import TASK, ReidModelConfig, ReidNet, build_reid_model
 
 try:
     import pytorch_lightning as pl
@@ -34,14 +37,14 @@ try:
 except ImportError:  # pragma: no cover
     _Base = torch.nn.Module
 
-__all__ = ["ReIDTrainConfig", "ReIDModule", "extract_features", "train_reid", "lr_factor"]
+__all__ = ["ReidTrainConfig", "ReidModule", "extract_features", "train_reid", "lr_factor"]
 
 
 @dataclass
-class ReIDTrainConfig:
+class ReidTrainConfig:
     """Training hyper-parameters (BoT defaults).
 
-    Attributes
+    Parameters
     ----------
     p, k : int
         Identities per batch and images per identity (16, 4).
@@ -65,6 +68,15 @@ class ReIDTrainConfig:
         DataLoader workers.
     seed : int
         Seed of the sampler and the transforms.
+
+    Examples
+    --------
+    >>> c = ReidTrainConfig(margin=float("nan"))
+    >>> try:
+    ...     c.validate()
+    ... except ValueError as e:
+    ...     print(e)
+    margin: expected a finite non-negative number, got nan
     """
 
     p: int = 16
@@ -80,7 +92,7 @@ class ReIDTrainConfig:
     num_workers: int = 0
     seed: int = 0
 
-    def scaled(self, epochs: int, reference: int = 120) -> "ReIDTrainConfig":
+    def scaled(self, epochs: int, reference: int = 120) -> "ReidTrainConfig":
         """The same schedule compressed from ``reference`` (120) to ``epochs`` epochs."""
         if not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs: expected a positive int, got {epochs!r}")
@@ -88,9 +100,9 @@ class ReIDTrainConfig:
         d = asdict(self)
         d["warmup_epochs"] = max(1, round(self.warmup_epochs * f)) if self.warmup_epochs else 0
         d["milestones"] = tuple(max(1, round(m * f)) for m in self.milestones)
-        return ReIDTrainConfig(**d)
+        return ReidTrainConfig(**d)
 
-    def short(self, epochs: int) -> "ReIDTrainConfig":
+    def short(self, epochs: int) -> "ReidTrainConfig":
         """Schedule for short runs from scratch: warm-up over 10 % of ``epochs``, one ×0.1 decay at 70 %.
 
         (BoT's 40/70-of-120 milestones, compressed to a few epochs, decay the rate before a
@@ -98,7 +110,7 @@ class ReIDTrainConfig:
 
         Examples
         --------
-        >>> c = ReIDTrainConfig().short(20)
+        >>> c = ReidTrainConfig().short(20)
         >>> c.warmup_epochs, c.milestones
         (2, (14,))
         """
@@ -107,25 +119,43 @@ class ReIDTrainConfig:
         d = asdict(self)
         d["warmup_epochs"] = max(1, epochs // 10)
         d["milestones"] = (max(1, int(0.7 * epochs)),)
-        return ReIDTrainConfig(**d)
+        return ReidTrainConfig(**d)
 
     def validate(self) -> None:
+        """Raise ``ValueError`` naming the first invalid field (non-finite numbers included)."""
         for name in ("p", "k"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name}: expected a positive int, got {v!r}")
         if self.k < 2:
             raise ValueError(f"k: the triplet loss needs at least 2 images per identity, got {self.k}")
-        if not self.lr > 0:
-            raise ValueError(f"lr: expected a positive number, got {self.lr!r}")
+
+        def num(name: str, lo: float, hi: float = math.inf, lo_open: bool = False) -> None:
+            v = getattr(self, name)
+            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and (v > lo if lo_open else v >= lo) and v <= hi
+            if not ok:
+                raise ValueError(f"{name}: expected a finite number {'>' if lo_open else '>='} {lo:g}"
+                                 + (f" and <= {hi:g}" if hi != math.inf else "") + f", got {v!r}")
+
+        num("lr", 0.0, lo_open=True)
+        num("weight_decay", 0.0)
+        num("warmup_factor", 0.0, 1.0)
+        num("gamma", 0.0, 1.0, lo_open=True)
+        if isinstance(self.margin, bool) or not isinstance(self.margin, (int, float)) or not math.isfinite(self.margin) or self.margin < 0:
+            raise ValueError(f"margin: expected a finite non-negative number, got {self.margin!r}")
+        num("epsilon", 0.0, 1.0)
+        if not isinstance(self.warmup_epochs, int) or self.warmup_epochs < 0:
+            raise ValueError(f"warmup_epochs: expected a non-negative int, got {self.warmup_epochs!r}")
+        if not isinstance(self.num_workers, int) or self.num_workers < 0:
+            raise ValueError(f"num_workers: expected a non-negative int, got {self.num_workers!r}")
 
 
-def lr_factor(epoch: int, config: ReIDTrainConfig) -> float:
+def lr_factor(epoch: int, config: ReidTrainConfig) -> float:
     """Multiplier of the base learning rate at ``epoch`` (warm-up then step decay).
 
     Examples
     --------
-    >>> c = ReIDTrainConfig()
+    >>> c = ReidTrainConfig()
     >>> [round(lr_factor(e, c), 3) for e in (0, 5, 10, 39, 40, 70)]
     [0.01, 0.505, 1.0, 1.0, 0.1, 0.01]
     """
@@ -137,23 +167,38 @@ def lr_factor(epoch: int, config: ReIDTrainConfig) -> float:
     return warm * config.gamma ** sum(epoch >= m for m in config.milestones)
 
 
-class ReIDModule(_Base):
-    """LightningModule: NFD network + ``L_sum`` + Adam with warm-up and step decay.
+class ReidModule(_Base):
+    """LightningModule: re-id network + its loss + Adam with warm-up and step decay.
 
-    Exposes ``model`` (the plain :class:`NFDReID`), ``task`` ("reid") and ``model_config``,
+    Exposes ``model`` (the plain :class:`ReidNet`), ``task`` ("reid") and ``model_config``,
     as :func:`nlvision.engine.fit` requires.
+
+    Parameters
+    ----------
+    model : ReidNet
+        Network to train (BoT or AlignedReID++).
+    config : ReidTrainConfig, optional
+        Hyper-parameters.
+
+    Examples
+    --------
+    >>> from nlvision.reid.model import ReidModelConfig, ReidNet
+    >>> m = ReidNet(ReidModelConfig(num_classes=2, backbone="resnet18", width=4, height=64, width_px=32))
+    >>> type(ReidModule(m).loss).__name__
+    'ReIDLoss'
     """
 
     task = TASK
 
-    def __init__(self, model: NFDReID, config: ReIDTrainConfig | None = None) -> None:
+    def __init__(self, model: ReidNet, config: ReidTrainConfig | None = None) -> None:
         super().__init__()
-        if not isinstance(model, NFDReID):
-            raise TypeError(f"model: expected an NFDReID, got {type(model).__name__}")
+        if not isinstance(model, ReidNet):
+            raise TypeError(f"model: expected an ReidNet, got {type(model).__name__}")
         self.model = model
-        self.train_config = config or ReIDTrainConfig()
+        self.train_config = config or ReidTrainConfig()
         self.train_config.validate()
-        self.loss = ReIDLoss(self.train_config.margin, self.train_config.epsilon)
+        c = self.train_config
+        self.loss = ReIDLoss(c.margin, c.epsilon) if model.config.arch == "bot" else AlignedReIDLoss(c.margin, c.epsilon)
         self.model_config = model.model_config()
 
     def forward(self, x):
@@ -162,10 +207,13 @@ class ReIDModule(_Base):
     def training_step(self, batch, batch_idx):
         images, labels, _, _ = batch
         out = self.model(images)
-        losses = self.loss(out.features, out.logits, labels)
+        if out.local is None:
+            losses = self.loss(out.features, out.logits, labels)
+        else:
+            losses = self.loss(out.features, out.logits, labels, out.local)
         acc = (out.logits.argmax(1) == labels).float().mean()
-        self.log_dict({"train/loss": losses["loss"], "train/triplet": losses["triplet"], "train/ce": losses["ce"],
-                       "train/acc": acc}, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels))
+        self.log_dict({f"train/{k}": v for k, v in losses.items()} | {"train/acc": acc},
+                      prog_bar=True, on_step=True, on_epoch=True, batch_size=len(labels))
         return losses["loss"]
 
     def configure_optimizers(self):
@@ -176,26 +224,47 @@ class ReIDModule(_Base):
 
 
 @torch.no_grad()
-def extract_features(model: NFDReID, split: ReIDSplit | ReIDImageDataset | torch.Tensor, *, batch_size: int = 128,
+def extract_features(model: ReidNet, split: ReIDSplit | ReIDImageDataset | torch.Tensor, *, batch_size: int = 128,
                      size: tuple[int, int] | None = None) -> torch.Tensor:
     """Retrieval features of every image of a split (eval mode), as a (N, D) tensor.
 
-    ``split`` may also be a (N, 3, H, W) tensor of images already at the model's size.
+    Parameters
+    ----------
+    model : ReidNet
+        Trained model (its :meth:`~ReidNet.embed`: BoT features after the neck, L2-normalised).
+    split : ReIDSplit, ReIDImageDataset or Tensor (N, 3, H, W)
+        Images; a tensor must already be at the model's input size.
+    batch_size : int
+        Images per forward pass (128).
+    size : (int, int), optional
+        Input size (default: the model's).
+
+    Returns
+    -------
+    Tensor (N, D)
+
+    Examples
+    --------
+    >>> from nlvision.reid.model import ReidModelConfig, ReidNet
+    >>> m = ReidNet(ReidModelConfig(num_classes=2, backbone="resnet18", width=4, height=64, width_px=32))
+    >>> tuple(extract_features(m, torch.rand(3, 3, 64, 32)).shape)
+    (3, 32)
     """
     was_training = model.training
     model.eval()
+    dev = next(model.parameters()).device
     if isinstance(split, torch.Tensor):
         images = split
-        feats = [model.embed(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        feats = [model.embed(images[i:i + batch_size].to(dev)).cpu() for i in range(0, len(images), batch_size)]
     else:
         ds = split if isinstance(split, ReIDImageDataset) else ReIDImageDataset(split, size or (model.config.height, model.config.width_px))
         loader = DataLoader(ds, batch_size=batch_size, shuffle=False)
-        feats = [model.embed(imgs) for imgs, *_ in loader]
+        feats = [model.embed(imgs.to(dev)).cpu() for imgs, *_ in loader]
     model.train(was_training)
     return torch.cat(feats) if feats else torch.zeros(0, model.feature_dim)
 
 
-def make_train_loader(split: ReIDSplit, size: tuple[int, int], config: ReIDTrainConfig) -> DataLoader:
+def make_train_loader(split: ReIDSplit, size: tuple[int, int], config: ReidTrainConfig) -> DataLoader:
     """P×K DataLoader over the training split with flip + pad/crop."""
     if split.labels is None:
         raise ValueError("split: the training split has no labels")
@@ -207,32 +276,83 @@ def make_train_loader(split: ReIDSplit, size: tuple[int, int], config: ReIDTrain
 
 def train_reid(
     data: ReIDData,
-    model_config: NFDConfig,
-    train_config: ReIDTrainConfig,
-    trainer_config,
     out_dir: str | os.PathLike,
     *,
+    model_config: ReidModelConfig,
+    train_config: ReidTrainConfig,
+    trainer_config,
     weights: str | os.PathLike | None = None,
     resume: bool = False,
-    run_config: dict | None = None,
-) -> NFDReID:
-    """Train a model on ``data.train`` with :func:`nlvision.engine.fit`; returns it in eval mode.
+) -> ReidNet:
+    """Train a re-id model on ``data.train`` with :func:`nlvision.engine.fit`.
 
-    ``OUT`` receives config.json, checkpoints/last.ckpt, model.safetensors and logs/.
+    ``out_dir`` receives config.json, checkpoints/last.ckpt, model.safetensors and logs/. The
+    weight initialisation, the sampler, the transforms and the augmentation are all seeded
+    (``trainer_config.seed`` and ``train_config.seed``): the same call gives the same weights on
+    CPU.
+
+    Parameters
+    ----------
+    data : ReIDData
+        Splits (see :func:`nlvision.reid.data.load_reid_data`).
+    out_dir : path-like
+        Run folder.
+    model_config : ReidModelConfig
+        Architecture (``num_classes`` is set from the data).
+    train_config : ReidTrainConfig
+        Hyper-parameters.
+    trainer_config : nlvision.engine.TrainerConfig
+        Lightning trainer options (epochs, devices, precision, seed, ...).
+    weights : path-like, optional
+        ImageNet backbone weights (torchvision layout).
+    resume : bool
+        Continue from ``out_dir/checkpoints/last.ckpt``.
+
+    Returns
+    -------
+    ReidNet
+        The trained model in evaluation mode.
 
     Raises
     ------
     ValueError
-        For inconsistent configurations (e.g. fewer identities than ``p``).
+        For inconsistent configurations (e.g. fewer identities than ``p``) or a missing
+        checkpoint with ``resume``.
+
+    References
+    ----------
+    Seed 000, eqs. 11–15; BoT (Luo et al. 2019).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from nlvision.engine import TrainerConfig
+    >>> from nlvision.reid.data import synthetic_reid_data
+    >>> data = synthetic_reid_data(num_train_ids=4, num_test_ids=2, num_cameras=2, height=32, width=16)
+    >>> m = train_reid(data, tempfile.mkdtemp(), model_config=ReidModelConfig(backbone="resnet18", width=4,
+    ...                height=32, width_px=16), train_config=ReidTrainConfig(p=2, k=2),
+    ...                trainer_config=TrainerConfig(epochs=1, progress=False, accelerator="cpu",
+    ...                devices="1", limit_train_batches=1))
+    >>> m.config.num_classes
+    4
     """
     from nlvision.engine import fit
 
+    if not isinstance(model_config, ReidModelConfig):
+        raise TypeError(f"model_config: expected a ReidModelConfig, got {type(model_config).__name__}")
+    if not isinstance(train_config, ReidTrainConfig):
+        raise TypeError(f"train_config: expected a ReidTrainConfig, got {type(train_config).__name__}")
+    train_config.validate()
+    if data.num_classes < train_config.p:
+        raise ValueError(f"p: {train_config.p} identities per batch but the training split has {data.num_classes}")
     if model_config.num_classes != data.num_classes:
-        model_config = NFDConfig(**{**asdict(model_config), "num_classes": data.num_classes})
+        model_config = ReidModelConfig(**{**asdict(model_config), "num_classes": data.num_classes})
+    model_config.validate()
     torch.manual_seed(trainer_config.seed)  # the weight initialisation is part of the seeded run
     model = build_reid_model(model_config, weights)
-    module = ReIDModule(model, train_config)
+    module = ReidModule(model, train_config)
     loader = make_train_loader(data.train, (model_config.height, model_config.width_px), train_config)
-    run = {"data": data.summary(), "train": asdict(train_config), **(run_config or {})}
+    run = {"data": data.summary(), "data_spec": data.spec, "train": asdict(train_config),
+           "weights": str(Path(weights).resolve()) if weights is not None else None}
     fit(module, loader, None, config=trainer_config, out_dir=Path(out_dir), run_config=run, resume=resume)
     return model.eval()

@@ -2,7 +2,8 @@
 
 Two small models are trained on the synthetic person data set (SYNTHETIC): the undefended
 baseline and the NFD defense (CRE + non-local blocks). The queries are attacked once with
-DMR-PGD (ε = 16/255) against the baseline (the seed's protocol) and both models are evaluated.
+DMR-PGD (ε = 16/255) white-box against the baseline and both models are evaluated (a
+demonstration; the robustness study with seeds and CIs is ``nlvision reid study``).
 The section shows the table, the CMC curves and a ranked list with true matches marked.
 """
 
@@ -26,9 +27,9 @@ def build(out_dir: Path, quick: bool):
     from nlvision.reid.attack import AttackConfig, attack_images
     from nlvision.reid.data import ReIDImageDataset, synthetic_reid_data
     from nlvision.reid.evaluate import evaluate_features, feature_distance
-    from nlvision.reid.model import NFDConfig
-    from nlvision.reid.robustness import plot_cmc, plot_ranked_list
-    from nlvision.reid.train import ReIDTrainConfig, extract_features, train_reid
+    from nlvision.reid.model import ReidModelConfig
+    from nlvision.reid.study import plot_cmc, plot_ranked_list
+    from nlvision.reid.train import ReidTrainConfig, extract_features, train_reid
 
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
@@ -39,15 +40,15 @@ def build(out_dir: Path, quick: bool):
     size = (64, 32)
     qds, gds = ReIDImageDataset(data.query, size), ReIDImageDataset(data.gallery, size)
     queries = torch.stack([qds.image(i) for i in range(len(qds))])
-    tcfg = ReIDTrainConfig(p=8, k=4, lr=3e-3).short(epochs)
+    tcfg = ReidTrainConfig(p=8, k=4, lr=3e-3).short(epochs)
     trainer = TrainerConfig(epochs=epochs, progress=False, accelerator="cpu", devices="1")
     acfg = AttackConfig(epsilon=16, steps=steps)
     results, curves, models, adv = [], {}, {}, None
     with tempfile.TemporaryDirectory() as tmp:
         for name, nfd, augment in (("baseline", False, "none"), ("NFD (CRE + non-local)", True, "cre")):
-            mcfg = NFDConfig(num_classes=data.num_classes, backbone="resnet18", width=width, height=64, width_px=32,
-                             nfd=nfd, augment=augment)
-            model = train_reid(data, mcfg, tcfg, trainer, Path(tmp) / name.split()[0])
+            mcfg = ReidModelConfig(num_classes=data.num_classes, backbone="resnet18", width=width, height=64, width_px=32,
+                                   nfd=nfd, augment=augment)
+            model = train_reid(data, Path(tmp) / name.split()[0], model_config=mcfg, train_config=tcfg, trainer_config=trainer)
             models[name] = model
             if adv is None:
                 adv = attack_images(model, queries, data.query.pids, "dmr-pgd", acfg)
@@ -76,7 +77,8 @@ def build(out_dir: Path, quick: bool):
         "<p>SYNTHETIC data: nlvision's multi-camera person generator "
         f"({len(data.train)} training / {len(data.query)} query / {len(data.gallery)} gallery images, 64×32). "
         f"Reduced network: ResNet-18 width {width}, last stride 1, BNNeck, trained from scratch for {epochs} epochs. "
-        f"Attack: DMR-PGD, ε = 16/255, {steps} steps, queries only, computed against the baseline (seed protocol).</p>"
+        f"Attack: DMR-PGD, ε = 16/255, {steps} steps, queries only, computed against the baseline. One seed: a "
+        "demonstration, not evidence — see <code>nlvision reid study</code> for seeds, CIs and paired gains.</p>"
         + html_table(["model", "queries", "mAP %", "R1 %", "R5 %", "R10 %"], results, "{:.1f}")
         + figure_html("reid_cmc.png", "CMC curves (SYNTHETIC)")
         + "".join(figure_html(f, f.replace("reid_rank_", "ranked list: ").replace(".png", "") + " (green = true match)")
