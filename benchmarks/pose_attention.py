@@ -13,7 +13,10 @@ Variants (SYNTHETIC figures, same data / schedule / seeds):
 * ``soft-bg``          soft masks + the same penalty;
 * ``binary-bg-freeze`` binary + background penalty, mask branch frozen in phase C.
 
-Each (variant, seed) run appends one JSON line to ``OUT/runs.jsonl`` (skipped when present, so
+Phase A is computed once per seed and shared: with the masks frozen at 1 it is the same
+computation for every variant and for the plain hourglass (same initialisation of the heatmap
+branch — the mask convolutions are created last —, same data order). Each (variant, seed) run
+then trains phases B and C from it and appends one JSON line to ``OUT/runs.jsonl`` (skipped when present, so
 the script can be interrupted and rerun); ``--summary`` prints the table with 95 % t-intervals.
 
     python benchmarks/pose_attention.py --seeds 0 1 2 [--variants soft binary-pen] [--threads 1]
@@ -40,9 +43,12 @@ VARIANTS = {
     "binary-bg-freeze": dict(attention=True, mask_mode="binary", penalty="background", train_masks_in_c=False),
 }
 #: Reduced size for a shared 2-core CPU: 3 stacks (two learned masks), width 32, 64×64 crops
-#: (16×16 masks), 600 training / 150 validation figures, A/B/C = 6/6/3 epochs (epoch_scale 0.03).
+#: (16×16 masks), 600 training / 150 validation figures, seed's learning rates × 4. Phase A
+#: (shared by all variants, see above) gets 12 epochs (epoch_scale 0.06, ÷10 at 7 and 10);
+#: phases B / C get 4 / 2 epochs (epoch_scale 0.02).
 SMALL = dict(num_stacks=3, channels=32, input_size=64, depth=3)
-TRAIN = dict(epoch_scale=0.03, lr_scale=4.0, batch_size=12, n_train=600, n_valid=150)
+TRAIN = dict(epoch_scale=0.02, lr_scale=4.0, batch_size=12, n_train=600, n_valid=150)
+PHASE_A_EPOCH_SCALE = 0.06
 FULL_NOTE = "full run: --size full (4 stacks, 256 channels, 256 px, 2000/300 figures, epoch-scale 1, lr-scale 1)"
 
 
@@ -52,26 +58,60 @@ def _t95(n: int) -> float:
     return float(stats.t.ppf(0.975, n - 1)) if n > 1 else float("nan")
 
 
-def run_one(variant: str, seed: int, out: Path, penalty: float, size: str) -> dict:
-    from nlvision.engine import TrainerConfig
-    from nlvision.pose import PoseModelConfig, PoseTrainConfig, mean_pose_baseline, pckh, train_pose
-    from nlvision.pose.train import make_loaders
+def _configs(variant: str, seed: int, penalty: float, size: str, phase: str):
+    from nlvision.pose import PoseModelConfig, PoseTrainConfig
 
     v = VARIANTS[variant]
-    if size == "full":
-        mcfg = PoseModelConfig(attention=v["attention"], mask_mode=v["mask_mode"])
-        tcfg = PoseTrainConfig(seed=seed, mask_penalty=penalty if v["penalty"] else 0.0, penalty_mode=v["penalty"] or "area",
-                               train_masks_in_c=v["train_masks_in_c"])
-    else:
-        mcfg = PoseModelConfig(attention=v["attention"], mask_mode=v["mask_mode"], **SMALL)
-        tcfg = PoseTrainConfig(seed=seed, mask_penalty=penalty if v["penalty"] else 0.0, penalty_mode=v["penalty"] or "area",
-                               train_masks_in_c=v["train_masks_in_c"], **TRAIN)
-    loaders = make_loaders("synthetic", mcfg, tcfg)
-    run_dir = out / f"{variant}-s{seed}-l{penalty if v['penalty'] else 0:g}"
-    shutil.rmtree(run_dir, ignore_errors=True)
+    arch = {} if size == "full" else SMALL
+    train = {} if size == "full" else TRAIN
+    mcfg = PoseModelConfig(attention=v["attention"], mask_mode=v["mask_mode"], **arch)
+    if phase == "A" and size != "full":
+        train = {**train, "epoch_scale": PHASE_A_EPOCH_SCALE}
+    tcfg = PoseTrainConfig(seed=seed, phase=phase, mask_penalty=penalty if v["penalty"] else 0.0, penalty_mode=v["penalty"] or "area",
+                           train_masks_in_c=v["train_masks_in_c"], **train)
+    return mcfg, tcfg
+
+
+def _trainer(seed: int):
+    from nlvision.engine import TrainerConfig
+
+    return TrainerConfig(progress=False, accelerator="cpu", devices="1", log_every_n_steps=10, seed=seed)
+
+
+def phase_a(seed: int, out: Path, size: str, loaders) -> Path:
+    """Phase A once per seed: it is the same computation for every variant (masks frozen at 1,
+    same initialisation of the heatmap branch, same data order) and for the plain hourglass."""
+    from nlvision.pose import train_pose
+
+    run = out / f"phaseA-s{seed}"
+    if (run / "model.safetensors").is_file():
+        return run / "model.safetensors"
+    mcfg, tcfg = _configs("soft", seed, 0.0, size, "A")
+    shutil.rmtree(run, ignore_errors=True)
+    train_pose(loaders, run, model_config=mcfg, train_config=tcfg, trainer_config=_trainer(seed))
+    return run / "model.safetensors"
+
+
+def run_one(variant: str, seed: int, out: Path, penalty: float, size: str, loaders) -> dict:
+    from nlvision.nn.weights import save_checkpoint
+    from nlvision.pose import build_pose_model, load_pose_model, mean_pose_baseline, pckh, train_pose
+
+    v = VARIANTS[variant]
     t0, c0 = time.perf_counter(), time.process_time()
-    res = train_pose(loaders, run_dir, model_config=mcfg, train_config=tcfg,
-                     trainer_config=TrainerConfig(progress=False, accelerator="cpu", devices="1", log_every_n_steps=10, seed=seed))
+    ck_a = phase_a(seed, out, size, loaders)
+    tag = f"{variant}-s{seed}-l{penalty if v['penalty'] else 0:g}"
+    for d in (out / f"{tag}-B", out / f"{tag}-C"):
+        shutil.rmtree(d, ignore_errors=True)
+    mcfg, tcfg_b = _configs(variant, seed, penalty, size, "B")
+    _, tcfg_c = _configs(variant, seed, penalty, size, "C")
+    model = build_pose_model(mcfg)
+    state = {k: val for k, val in load_pose_model(ck_a).state_dict().items() if v["attention"] or not k.startswith("mask.")}
+    model.load_state_dict(state)
+    init = out / f"{tag}-init.safetensors"
+    save_checkpoint(init, model, task="pose", config=mcfg.to_dict())
+    train_pose(loaders, out / f"{tag}-B", model_config=mcfg, train_config=tcfg_b, trainer_config=_trainer(seed), weights=init)
+    res = train_pose(loaders, out / f"{tag}-C", model_config=mcfg, train_config=tcfg_c, trainer_config=_trainer(seed),
+                     weights=out / f"{tag}-B" / "model.safetensors")
     tr, va = loaders[0].dataset.annotations, loaders[1].dataset.annotations
     floor = pckh(mean_pose_baseline(tr, va), [a.joints for a in va], [a.visible for a in va], [a.headbox for a in va], 0.5).mean
     return {"variant": variant, "seed": seed, "penalty": penalty if v["penalty"] else 0.0, "size": size,
@@ -139,12 +179,19 @@ def main() -> None:
                 r = json.loads(line)
                 done.add((r["variant"], r["seed"], r["penalty"], r.get("size", "small")))
     print("machine:", platform.machine(), os.cpu_count(), "cores; load average:", os.getloadavg(), "| settings:", SMALL, TRAIN)
+    from nlvision.pose.train import make_loaders
+
+    loaders = {}
+    for seed in args.seeds:  # every seed's phase A first (shared by all variants)
+        mcfg, tcfg = _configs("soft", seed, 0.0, args.size, "A")
+        loaders[seed] = make_loaders("synthetic", mcfg, tcfg)
+        phase_a(seed, args.out, args.size, loaders[seed])
     for seed in args.seeds:
         for variant in args.variants:
             pen = args.penalty if VARIANTS[variant]["penalty"] else 0.0
             if (variant, seed, pen, args.size) in done:
                 continue
-            r = run_one(variant, seed, args.out, args.penalty, args.size)
+            r = run_one(variant, seed, args.out, args.penalty, args.size, loaders[seed])
             with open(log, "a") as f:
                 f.write(json.dumps(r) + "\n")
             m = r["masks"]["stages"] if r["masks"] else []

@@ -210,13 +210,14 @@ def test_evaluate_predict_and_score(tiny_run, tmp_path, capsys):
     for i in range(3):
         save_image(folder / f"fig{i}.png", SyntheticFigures(3, seed=3, config=SyntheticFigureConfig(image_size=80))[i].image)
     out = tmp_path / "pred"
-    rc = main(["pose", "predict", str(tiny_run / "model.safetensors"), str(folder), str(folder / "fig1.png"), "-o", str(out),
-               "--figures", "--json"])
+    rc = main(["pose", "predict", str(tiny_run / "model.safetensors"), str(folder), str(folder / "fig1.png"), "-o", str(out), "--json"])
     assert rc == 0
     rec = json.loads(capsys.readouterr().out)
     assert len(rec["people"]) == 4 and "0-based" in rec["coordinates"]
     xs = np.array([v["x"] for v in rec["people"][0]["joints"].values()])
-    assert np.isfinite(xs).all() and (out / "0000_fig0_masks.png").stat().st_size > 0
+    assert np.isfinite(xs).all()
+    assert main(["pose", "predict", str(tiny_run), str(folder / "fig0.png"), "-o", str(tmp_path / "figs"), "--figures"]) == 0
+    assert (tmp_path / "figs" / "0000_fig0_masks.png").stat().st_size > 0
     mat = loadmat(out / "pred.mat")["pos_pred_src"]
     assert mat.shape == (16, 2, 4) and np.allclose(mat[:, 0, 0], xs + 1)  # 1-based
     coco = json.loads((out / "keypoints.json").read_text())

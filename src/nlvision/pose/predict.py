@@ -260,6 +260,7 @@ def write_mpii_pred_mat(path: str | os.PathLike, joints: np.ndarray) -> Path:
     with atomic_path(p) as tmp:
         with open(tmp, "wb") as f:
             savemat(f, {"pos_pred_src": np.transpose(j + 1.0, (1, 2, 0)),
+                        "coordinates": "pos_pred_src: 16 x 2 x N, 1-based MPII pixels (x = column, y = row), MPII joint order",
                         "dataset_joints": np.array([["rank", "rkne", "rhip", "lhip", "lkne", "lank", "pelv", "thor",
                                                       "neck", "head", "rwri", "relb", "rsho", "lsho", "lelb", "lwri"]], dtype=object)})
     return p
