@@ -64,6 +64,13 @@ def main() -> None:
         print(f"PCKh@{t}: " + "  ".join(f"{k} {v:.2f}" for k, v in ours.items()))
         print(f"  loop reference: " + "  ".join(f"{k} {v:.2f}" for k, v in ref.items()))
         print(f"  max |difference| {diff:.2e}; time {t_ours * 1e3:.1f} ms vs loop {t_ref * 1e3:.1f} ms; speed-up ×{t_ref / t_ours:.1f}")
+    from nlvision.pose import score_predictions
+
+    t0 = time.perf_counter()
+    end = score_predictions(args.mat, args.mat)  # the `nlvision pose score PRED GT` path: reader + scorer
+    print(f"end to end (read_gt_valid_mat → read_predictions → pckh): {end['n']} people, {end['border_joints']} annotated "
+          f"border joints kept; Mean@0.5 {end['results'][0.5].mean:.2f}, Mean@0.1 {end['results'][0.1].mean:.2f} "
+          f"({(time.perf_counter() - t0) * 1e3:.0f} ms)")
     print("published (seed Table 1, Tompson et al. CVPR'15, MPII *test* set): Head 96.1 Sho 91.9 Elb 83.9 Wri 77.8 Hip 80.9 Knee 72.3 Ank 64.8 Total 82.0")
 
 

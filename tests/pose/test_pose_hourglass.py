@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nlvision.nn.hourglass import HourglassConfig, Hourglass, Residual, StackedHourglass, combine_predictions
+from nlvision.nn.hourglass import HourglassConfig, Hourglass, Residual, StackedHourglass, binary_mask, combine_predictions
 from nlvision.nn.weights import load_weights
 
 SMALL = dict(num_stacks=3, channels=8, depth=2, input_size=32)
@@ -45,7 +45,7 @@ def test_combine_predictions_hand_worked():
 
 def test_eq4_holds_for_network_outputs():
     out = _model()(torch.randn(2, 3, 32, 32))
-    p, h, m = out
+    p, h, m, _ = out
     for i in range(1, 3):
         expected = h[:, i] + p[:, i - 1] * (1 - m[:, i])
         assert torch.allclose(p[:, i], expected, atol=1e-6)
@@ -129,3 +129,27 @@ def test_checkpoint_of_other_configuration_is_rejected():
         load_weights(plain, acnn.state_dict())
     with pytest.raises(ValueError, match="missing key"):
         load_weights(acnn, plain.state_dict())
+
+
+def test_binary_masks_are_hard_forward_and_straight_through_backward():
+    p = torch.tensor([0.1, 0.49, 0.5, 0.9], requires_grad=True)
+    m = binary_mask(p)
+    assert m.tolist() == [0.0, 0.0, 1.0, 1.0]
+    (m * torch.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    assert p.grad.tolist() == [1.0, 2.0, 3.0, 4.0]  # identity gradient (straight-through)
+    net = _model(mask_mode="binary")
+    with torch.no_grad():
+        net.mask[0].weight.zero_()
+        net.mask[0].bias.fill_(-1.0)  # sigmoid 0.27 → discarded
+        net.mask[1].bias.fill_(1.0)
+        net.mask[1].weight.zero_()
+    out = net(torch.randn(2, 3, 32, 32))
+    assert torch.equal(out.masks[:, 1], torch.zeros_like(out.masks[:, 1]))
+    assert torch.equal(out.masks[:, 2], torch.ones_like(out.masks[:, 2]))
+    assert torch.allclose(out.mask_probs[:, 1], torch.full_like(out.mask_probs[:, 1], float(torch.sigmoid(torch.tensor(-1.0)))))
+    # The mask branch still receives gradients through the hard threshold.
+    net.train()
+    net(torch.randn(2, 3, 32, 32)).predictions.sum().backward()
+    assert net.mask[0].weight.grad is not None and net.mask[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="mask_mode"):
+        HourglassConfig(mask_mode="hard").validate()

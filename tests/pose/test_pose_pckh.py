@@ -46,7 +46,10 @@ def _reference_pckh(pred, gt, missing, headboxes, threshold):
 
 @pytest.fixture
 def mpii_mat(shared_dir):
-    path = shared_dir / "data" / "mpii" / "detections_our_format.mat"
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ.get("NLVISION_SHARED", shared_dir)) / "data" / "mpii" / "detections_our_format.mat"
     if not path.is_file():
         pytest.skip(f"MPII evaluation fixture not found at {path} (../shared/data/mpii/detections_our_format.mat)")
     return path

@@ -95,6 +95,9 @@ class FigureSample(NamedTuple):
         Person height / 200 (MPII convention).
     headbox : ndarray (2, 2) float64
         ``[[x1, y1], [x2, y2]]``.
+    figure : ndarray (H, W) float32 in [0, 1]
+        Silhouette of the person (coverage of its capsules; distractor limbs excluded), for
+        measuring where attention masks discard pixels.
     """
 
     image: np.ndarray
@@ -103,6 +106,7 @@ class FigureSample(NamedTuple):
     center: np.ndarray
     scale: float
     headbox: np.ndarray
+    figure: np.ndarray
 
 
 def _dir(theta: np.ndarray) -> np.ndarray:
@@ -170,10 +174,12 @@ def sample_pose(rng: np.random.Generator, height: float) -> tuple[np.ndarray, di
     return j, widths
 
 
-def _paint_capsule(img: np.ndarray, seg: np.ndarray, radius: float, color: np.ndarray, grain: np.ndarray) -> None:
+def _paint_capsule(img: np.ndarray, seg: np.ndarray, radius: float, color: np.ndarray, grain: np.ndarray,
+                   cover: np.ndarray | None = None) -> None:
     """Composite one anti-aliased capsule (segment ``seg`` (2, 2), half-width ``radius``) into ``img``.
 
-    Only the capsule's bounding box is touched (vectorised over its pixels).
+    Only the capsule's bounding box is touched (vectorised over its pixels). ``cover`` (H, W),
+    when given, receives the capsule's coverage (maximum with what it holds).
     """
     size_y, size_x = img.shape[:2]
     lo = np.floor(seg.min(0) - radius - 1).astype(int)
@@ -189,6 +195,8 @@ def _paint_capsule(img: np.ndarray, seg: np.ndarray, radius: float, color: np.nd
     t = np.clip(((xx - p0[0]) * d[0] + (yy - p0[1]) * d[1]) / den, 0.0, 1.0)
     dist = np.hypot(xx - p0[0] - t * d[0], yy - p0[1] - t * d[1])
     a = np.clip(radius - dist + 0.5, 0.0, 1.0)[..., None]
+    if cover is not None:
+        np.maximum(cover[y0:y1, x0:x1], a[..., 0], out=cover[y0:y1, x0:x1])
     patch = img[y0:y1, x0:x1]
     patch *= 1 - a
     patch += a * (np.clip(color, 0, 1).astype(np.float32) * grain[y0:y1, x0:x1])
@@ -260,7 +268,9 @@ def render_figure(
     rel = rel * fit
     widths = {k: v * fit for k, v in widths.items()}
     lo, hi = rel.min(0), rel.max(0)
-    offset = np.array([rng.uniform(margin - lo[0], size - margin - hi[0]), rng.uniform(margin - lo[1], size - margin - hi[1])])
+    # (rounding can leave the upper bound a hair below the lower one when the figure fills the image)
+    bounds = [(margin - lo[k], max(margin - lo[k], size - margin - hi[k])) for k in (0, 1)]
+    offset = np.array([rng.uniform(*bounds[0]), rng.uniform(*bounds[1])])
     joints = rel + offset
 
     shirt = rng.uniform(0, 1, size=3)
@@ -299,8 +309,9 @@ def render_figure(
         radii.append(r)
         colors.append(c)
     grain = (1.0 + 0.05 * rng.standard_normal((size, size, 1))).astype(np.float32)
-    for seg, r, c in zip(segs, radii, colors):
-        _paint_capsule(img, seg, float(r), c, grain)
+    figure = np.zeros((size, size), dtype=np.float32)
+    for k, (seg, r, c) in enumerate(zip(segs, radii, colors)):  # distractors (k < n_dis) leave no silhouette
+        _paint_capsule(img, seg, float(r), c, grain, figure if k >= n_dis else None)
     img = np.clip(img, 0.0, 1.0)
 
     # Head box: square around the neck → head-top segment, enlarged by the head width.
@@ -311,7 +322,7 @@ def render_figure(
     center = (lo + hi) / 2
     scale = float(max(hi[1] - lo[1], hi[0] - lo[0], 1.0) * 1.15 / 200.0)
     visible = np.ones(16, dtype=bool)
-    return FigureSample(img, joints, visible, center, scale, headbox)
+    return FigureSample(img, joints, visible, center, scale, headbox, figure)
 
 
 class SyntheticFigures:

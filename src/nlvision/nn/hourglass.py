@@ -14,6 +14,11 @@ ACNN (Sun, Ye and Wang) adds an attention mask per stage:
   heatmap of stage ``i``; the loss (eq. 3) is the MSE of every ``P(i)``;
 * eq. (5): joints are the argmax of the last prediction.
 
+Masks are ``soft`` (the sigmoid itself multiplies the features) or ``binary`` as the seed
+says ("these attention masks are binary images", Fig. 3): the forward pass uses
+``M = [sigmoid(·) ≥ 0.5]`` and the backward pass the sigmoid's gradient (straight-through
+estimator, Bengio et al. 2013), so the mask branch still trains.
+
 ``forward`` returns a :class:`PoseOutput` in training and in evaluation alike.
 """
 
@@ -25,7 +30,9 @@ from typing import Any, Mapping, NamedTuple
 import torch
 from torch import nn
 
-__all__ = ["HourglassConfig", "PoseOutput", "Residual", "Hourglass", "StackedHourglass", "combine_predictions"]
+__all__ = ["HourglassConfig", "PoseOutput", "Residual", "Hourglass", "StackedHourglass", "combine_predictions", "binary_mask"]
+
+MASK_MODES = ("soft", "binary")
 
 
 @dataclass
@@ -51,6 +58,9 @@ class HourglassConfig:
     mask_bias_init : float
         Initial bias of the mask convolutions. 4.0 gives sigmoid ≈ 0.98, so a network trained in
         phase A with masks frozen at ones starts phase B from (almost) the same function.
+    mask_mode : {"soft", "binary"}
+        ``soft``: the sigmoid multiplies the features; ``binary``: the seed's binary masks,
+        ``sigmoid ≥ 0.5`` in the forward pass with a straight-through gradient.
     """
 
     num_stacks: int = 4
@@ -61,6 +71,7 @@ class HourglassConfig:
     attention: bool = True
     input_size: int = 256
     mask_bias_init: float = 4.0
+    mask_mode: str = "soft"
 
     def validate(self) -> "HourglassConfig":
         """Check the values; returns self.
@@ -75,6 +86,8 @@ class HourglassConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if self.mask_mode not in MASK_MODES:
+            raise ValueError(f"mask_mode: expected one of {list(MASK_MODES)}, got {self.mask_mode!r}")
         if self.channels % 2:
             raise ValueError(f"channels: expected an even number (bottleneck halves it), got {self.channels}")
         if self.input_size % (4 * 2**self.depth):
@@ -112,12 +125,45 @@ class PoseOutput(NamedTuple):
     heatmaps : Tensor (B, S, K, h, w)
         ``H(i)``, the raw heatmap of every stage.
     masks : Tensor (B, S, 1, h, w)
-        ``M(i-1)``, the mask applied to the input of stage ``i`` (``masks[:, 0]`` is all ones).
+        ``M(i-1)``, the mask applied to the input of stage ``i`` (``masks[:, 0]`` is all ones);
+        0/1 values for binary masks.
+    mask_probs : Tensor (B, S, 1, h, w)
+        The sigmoids behind ``masks`` (equal to ``masks`` for soft masks).
     """
 
     predictions: torch.Tensor
     heatmaps: torch.Tensor
     masks: torch.Tensor
+    mask_probs: torch.Tensor
+
+
+def binary_mask(prob: torch.Tensor) -> torch.Tensor:
+    """Hard 0/1 mask ``prob ≥ 0.5`` in the forward pass, gradient of ``prob`` in the backward pass.
+
+    Parameters
+    ----------
+    prob : Tensor
+        Mask probabilities (sigmoid outputs).
+
+    Returns
+    -------
+    Tensor
+        Same shape, values in {0, 1}.
+
+    References
+    ----------
+    Seed 002, Fig. 3 ("binary images"); straight-through estimator of Bengio, Léonard and
+    Courville, arXiv:1308.3432 (2013).
+
+    Examples
+    --------
+    >>> p = torch.tensor([0.2, 0.7], requires_grad=True)
+    >>> m = binary_mask(p); m.sum().backward()
+    >>> m.tolist(), p.grad.tolist()
+    ([0.0, 1.0], [1.0, 1.0])
+    """
+    hard = (prob >= 0.5).to(prob.dtype)
+    return hard + prob - prob.detach()
 
 
 def combine_predictions(heatmaps: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -316,6 +362,7 @@ class StackedHourglass(nn.Module):
         b, _, h, w = x.shape
         ones = x.new_ones(b, 1, h, w)
         masks = [ones]
+        probs = [ones]
         heatmaps = []
         use_masks = cfg.attention and self.attention_active
         for i in range(cfg.num_stacks):
@@ -324,10 +371,12 @@ class StackedHourglass(nn.Module):
             heat = self.score[i](y)
             heatmaps.append(heat)
             if i < cfg.num_stacks - 1:
-                m = torch.sigmoid(self.mask[i](feat)) if use_masks else ones
+                p = torch.sigmoid(self.mask[i](feat)) if use_masks else ones
+                m = binary_mask(p) if use_masks and cfg.mask_mode == "binary" else p
                 masks.append(m)
+                probs.append(p)
                 # eq. (1): next input = f(...) ⊙ M(i), the mask replicated over the channels.
                 x = (x + self.fc_[i](y) + self.score_[i](heat)) * m
         heat_t = torch.stack(heatmaps, dim=1)
         mask_t = torch.stack(masks, dim=1)
-        return PoseOutput(combine_predictions(heat_t, mask_t), heat_t, mask_t)
+        return PoseOutput(combine_predictions(heat_t, mask_t), heat_t, mask_t, torch.stack(probs, dim=1))

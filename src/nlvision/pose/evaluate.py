@@ -12,25 +12,21 @@ PCKh follows the standard MPII evaluation script exactly:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 
-from nlvision.pose.data import flip_permutation, transform_points
-
-__all__ = [
-    "SC_BIAS",
-    "TABLE_PARTS",
-    "PCKhResult",
-    "pckh",
-    "decode_heatmaps",
-    "heatmap_to_crop",
-    "predict_heatmaps",
-    "predict_batch",
-    "evaluate_model",
-    "predict_image",
-]
+from nlvision.pose.data import (
+    GroundTruth,
+    collate,
+    flip_permutation,
+    make_dataset,
+    person_crop,
+    read_gt_valid_mat,
+)
 
 SC_BIAS = 0.6
 #: Table columns and the MPII joints averaged in each.
@@ -70,6 +66,8 @@ class PCKhResult:
     def mean(self) -> float:
         """The Mean column."""
         return self.table["Mean"]
+
+
 
     def format(self, label: str = "PCKh") -> str:
         """One header line and one row, like the standard evaluation script prints."""
@@ -113,6 +111,7 @@ def pckh(
     Returns
     -------
     PCKhResult
+        Per-joint PCKh, counts and the standard table.
 
     Raises
     ------
@@ -217,8 +216,9 @@ def heatmap_to_crop(coords: np.ndarray, heatmap_size: int, input_size: int) -> n
     return (np.asarray(coords, dtype=np.float64) + 0.5) * r - 0.5
 
 
+
 def predict_heatmaps(model, images, *, flip: bool = False):
-    """Final-stage heatmaps ``P(S)`` of a batch, optionally averaged with the flipped image's.
+    """Final-stage heatmaps ``P(S)`` and the masks of a batch, in one forward pass (two with ``flip``).
 
     Parameters
     ----------
@@ -229,34 +229,56 @@ def predict_heatmaps(model, images, *, flip: bool = False):
 
     Returns
     -------
-    Tensor (B, K, h, w)
+    heatmaps : Tensor (B, K, h, w)
+    masks : Tensor (B, S-1, h, w)
+        ``M(1) … M(S-1)`` of the unflipped pass.
     """
     import torch
 
     with torch.no_grad():
-        out = model(images).predictions[:, -1]
+        out = model(images)
+        hm = out.predictions[:, -1]
         if flip:
-            perm = torch.as_tensor(flip_permutation(), device=out.device)
-            out_f = model(images.flip(-1)).predictions[:, -1].flip(-1)[:, perm]
-            out = 0.5 * (out + out_f)
-    return out
+            perm = torch.as_tensor(flip_permutation(), device=hm.device)
+            hm_f = model(images.flip(-1)).predictions[:, -1].flip(-1)[:, perm]
+            hm = 0.5 * (hm + hm_f)
+    return hm, out.masks[:, 1:, 0]
 
 
-def predict_batch(model, images, matrices, *, flip: bool = False, refine: bool = True) -> tuple[np.ndarray, np.ndarray, Any]:
+def predict_batch(model, images, matrices, *, flip: bool = False, refine: bool = True) -> tuple[np.ndarray, np.ndarray, Any, Any]:
     """Joints in source image coordinates for a batch of crops.
 
     Returns
     -------
     joints : ndarray (B, 16, 2)
+        0-based source-image pixels.
     scores : ndarray (B, 16)
+        Heatmap maxima.
     heatmaps : Tensor (B, K, h, w)
+    masks : Tensor (B, S-1, h, w)
     """
-    hm = predict_heatmaps(model, images, flip=flip)
+    hm, masks = predict_heatmaps(model, images, flip=flip)
     coords, maxvals = decode_heatmaps(hm, refine=refine)
     crop = heatmap_to_crop(coords, hm.shape[-1], images.shape[-1])
     mats = np.asarray(matrices.cpu().numpy() if hasattr(matrices, "cpu") else matrices, dtype=np.float64)
     src = np.einsum("bij,bkj->bki", mats[:, :2, :2], crop) + mats[:, None, :2, 2]
-    return src, maxvals, hm
+    return src, maxvals, hm, masks
+
+
+def _mask_stats(masks: np.ndarray, figure: np.ndarray) -> dict[str, Any]:
+    """Per-stage share of cells discarded (M < 0.5) on the figure and on the background."""
+    disc = masks < 0.5  # (N, S-1, h, w)
+    stats = []
+    known = np.isfinite(figure).all()
+    for i in range(disc.shape[1]):
+        d = disc[:, i]
+        row = {"stage": i + 1, "discarded": float(d.mean()), "mean_mask": float(masks[:, i].mean())}
+        if known:
+            fig = figure
+            row["discarded_figure"] = float((d * fig).sum() / max(fig.sum(), 1e-9))
+            row["discarded_background"] = float((d * (1 - fig)).sum() / max((1 - fig).sum(), 1e-9))
+        stats.append(row)
+    return {"stages": stats}
 
 
 def evaluate_model(
@@ -266,6 +288,7 @@ def evaluate_model(
     flip: bool = False,
     refine: bool = True,
     thresholds: tuple[float, ...] = (0.5, 0.1),
+    masks_off: bool = False,
 ) -> dict[str, Any]:
     """Predict every person of ``loader`` and compute PCKh at each threshold.
 
@@ -275,77 +298,287 @@ def evaluate_model(
         Put in eval mode here.
     loader : iterable of batches from :func:`nlvision.pose.data.collate`
         Must carry head boxes.
+    flip, refine : bool
+        Flip test; quarter-pixel refinement.
+    thresholds : tuple of float
+        PCKh thresholds.
+    masks_off : bool
+        For attention models, also report the mask statistics and PCKh with every mask forced
+        to 1 (``masks`` entry).
 
     Returns
     -------
     dict
-        ``predictions`` (N, 16, 2), ``results`` {threshold: PCKhResult}.
+        ``predictions`` (N, 16, 2), ``results`` {threshold: PCKhResult}, and ``masks`` (None
+        for a plain hourglass) with ``stages`` (share of cells discarded per stage, on the figure
+        and on the background when the data give silhouettes) and ``pckh@0.5 masks off``.
     """
     model.eval()
     device = next(model.parameters()).device
-    preds, gts, vis, hbs = [], [], [], []
+    preds, gts, vis, hbs, mks, figs, off = [], [], [], [], [], [], []
+    attention = model.config.attention and model.config.num_stacks > 1
+    active = model.attention_active
     for batch in loader:
-        p, _, _ = predict_batch(model, batch["image"].to(device), batch["matrix"], flip=flip, refine=refine)
+        x = batch["image"].to(device)
+        p, _, _, m = predict_batch(model, x, batch["matrix"], flip=flip, refine=refine)
         preds.append(p)
         gts.append(batch["joints"].numpy())
         vis.append(batch["visible"].numpy())
         hbs.append(batch["headbox"].numpy())
+        if attention and masks_off:
+            mks.append(m.float().cpu().numpy())
+            figs.append(batch["figure"].numpy())
+            model.attention_active = False
+            try:
+                off.append(predict_batch(model, x, batch["matrix"], flip=flip, refine=refine)[0])
+            finally:
+                model.attention_active = active
     if not preds:
         raise ValueError("loader: no samples to evaluate")
     pred, gt, v, hb = (np.concatenate(a) for a in (preds, gts, vis, hbs))
-    return {"predictions": pred, "results": {t: pckh(pred, gt, v, hb, t) for t in thresholds}}
+    out = {"predictions": pred, "results": {t: pckh(pred, gt, v, hb, t) for t in thresholds}, "masks": None}
+    if mks:
+        stats = _mask_stats(np.concatenate(mks), np.concatenate(figs))
+        stats["pckh@0.5 masks off"] = pckh(np.concatenate(off), gt, v, hb, 0.5).mean
+        stats["pckh@0.5 masks on"] = out["results"][0.5].mean if 0.5 in out["results"] else pckh(pred, gt, v, hb, 0.5).mean
+        out["masks"] = stats
+    return out
 
 
-def predict_image(model, image: np.ndarray, *, center=None, scale: float | None = None, flip: bool = False, refine: bool = True) -> dict[str, Any]:
-    """Joints of the person in ``image`` (single-person, like MPII evaluation crops).
+def evaluate_pose(
+    model,
+    data: str = "synthetic",
+    *,
+    flip: bool = False,
+    refine: bool = True,
+    n: int | None = None,
+    batch_size: int = 16,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """PCKh@0.5 and @0.1 (standard MPII protocol) of a pose model on a validation split.
 
     Parameters
     ----------
-    model : StackedHourglass
-    image : ndarray (H, W) or (H, W, 3) in [0, 1]
-    center : (x, y), optional
-        Person centre; the image centre by default.
-    scale : float, optional
-        Person height / 200 (MPII convention); by default the crop covers the whole image.
-    flip, refine : bool
-        Flip test; quarter-pixel refinement.
+    model : StackedHourglass or path-like
+        A model, or a checkpoint / run folder for :func:`nlvision.pose.load_pose_model`.
+    data : str
+        ``synthetic`` or ``mpii:PATH`` (the ``valid`` split, standard MPII crops).
+    flip : bool
+        Flip test (two forward passes).
+    refine : bool
+        Quarter-pixel refinement of the argmax.
+    n : int, optional
+        Number of people (synthetic set size or a cap).
+    batch_size : int
+        Batch size.
+    seed : int
+        Synthetic data seed (the validation split uses ``seed + 1000``).
 
     Returns
     -------
     dict
-        ``joints`` (16, 2) in image pixels, ``scores`` (16,), ``heatmaps`` (16, h, w),
-        ``masks`` (S-1, h, w), ``crop`` (S, S, 3).
+        ``n``, ``data``, ``synthetic``, ``metrics`` ({"pckh@0.5": table, "pckh@0.1": table}),
+        ``masks`` (attention models: per-stage discard shares and PCKh with the masks forced
+        to 1), ``annotations`` (reader summary for MPII) and ``predictions`` (N, 16, 2) in
+        0-based source-image pixels.
 
     Raises
     ------
     ValueError
-        If the image is not 2-D / RGB or the centre / scale are invalid.
+        Bad data spec, no usable annotation, or people without head boxes.
+
+    References
+    ----------
+    Andriluka et al., CVPR 2014 (PCKh); seed 002, section 4.
+
+    Examples
+    --------
+    >>> from nlvision.pose.model import PoseModelConfig, build_pose_model
+    >>> m = build_pose_model(PoseModelConfig(num_stacks=2, channels=4, depth=1, input_size=32))
+    >>> r = evaluate_pose(m, "synthetic", n=2)
+    >>> r["n"], sorted(r["metrics"]), len(r["masks"]["stages"])
+    (2, ['pckh@0.1', 'pckh@0.5'], 1)
     """
-    import torch
+    from torch.utils.data import DataLoader
 
-    from nlvision.pose.data import IMAGENET_MEAN, crop_image, crop_transform
+    if not hasattr(model, "config"):
+        from nlvision.pose.model import load_pose_model
 
-    img = np.asarray(image, dtype=np.float32)
-    if img.ndim == 2:
-        img = np.repeat(img[..., None], 3, axis=2)
-    if img.ndim != 3 or img.shape[2] not in (3, 4):
-        raise ValueError(f"image: expected (H, W) or (H, W, 3), got shape {img.shape}")
-    img = img[..., :3]
-    h, w = img.shape[:2]
-    c = np.array([(w - 1) / 2.0, (h - 1) / 2.0]) if center is None else np.asarray(center, dtype=np.float64)
-    if c.shape != (2,) or not np.isfinite(c).all():
-        raise ValueError(f"center: expected two finite numbers (x, y), got {center!r}")
-    sc = max(h, w) / 200.0 if scale is None else float(scale)
-    if not np.isfinite(sc) or sc <= 0:
-        raise ValueError(f"scale: expected a positive number, got {scale!r}")
-    size = model.config.input_size
-    m = crop_transform(c, sc, size)
-    crop = crop_image(img, m, size)
-    x = torch.from_numpy(np.ascontiguousarray((crop - IMAGENET_MEAN).transpose(2, 0, 1)))[None]
-    param = next(model.parameters())
-    x = x.to(device=param.device, dtype=param.dtype)
-    model.eval()
-    joints, scores, hm = predict_batch(model, x, m[None], flip=flip, refine=refine)
-    with torch.no_grad():
-        masks = model(x).masks[0, 1:, 0].float().cpu().numpy()
-    return {"joints": joints[0], "scores": scores[0], "heatmaps": hm[0].float().cpu().numpy(), "masks": masks, "crop": crop}
+        model = load_pose_model(model)
+    if batch_size < 1:
+        raise ValueError(f"--batch-size: expected ≥ 1, got {batch_size}")
+    ds = make_dataset(data, "valid", input_size=model.config.input_size, n=n, seed=seed)
+    if any(a.headbox is None for a in ds.annotations):
+        raise ValueError(f"--data: {data} has no head boxes (add 'headbox' to the records or annot/gt_valid.mat); PCKh needs them")
+    ev = evaluate_model(model, DataLoader(ds, batch_size=batch_size, collate_fn=collate), flip=flip, refine=refine, masks_off=True)
+    return {
+        "n": len(ds), "data": data, "synthetic": data == "synthetic", "flip": flip, "refine": refine,
+        "metrics": {f"pckh@{t:g}": r.to_dict() for t, r in ev["results"].items()}, "masks": ev["masks"],
+        "annotations": ds.report, "predictions": ev["predictions"],
+        "coordinates": "predictions: 0-based pixel indices (x = column, y = row) of the source images",
+    }
+
+
+def mean_pose_baseline(train_people, valid_people) -> np.ndarray:
+    """The trivial floor: the mean training pose placed in each validation person's crop box.
+
+    Joints are normalised by the standard MPII crop (:func:`nlvision.pose.data.person_crop`):
+    ``(joint − crop centre) / (200 · crop scale)``; their mean over the annotated training joints
+    is mapped back through each validation person's crop.
+
+    Parameters
+    ----------
+    train_people, valid_people : sequence of PersonAnnotation
+        Annotations (only centre, scale, joints and visibility are used).
+
+    Returns
+    -------
+    ndarray (N_valid, 16, 2)
+        Predictions in 0-based source pixels.
+
+    Examples
+    --------
+    >>> from nlvision.pose.data import PersonAnnotation
+    >>> a = PersonAnnotation("a", np.full((16, 2), 10.0), np.ones(16, bool), np.array([10.0, 10.0]), 1.0)
+    >>> float(mean_pose_baseline([a], [a])[0, 0, 0])
+    10.0
+    """
+    acc, cnt = np.zeros((16, 2)), np.zeros(16)
+    for p in train_people:
+        c, s = person_crop(p.center, p.scale)
+        v = np.asarray(p.visible, bool)
+        acc[v] += (np.asarray(p.joints)[v] - c) / (200.0 * s)
+        cnt[v] += 1
+    mean = acc / np.maximum(cnt, 1)[:, None]
+    out = []
+    for p in valid_people:
+        c, s = person_crop(p.center, p.scale)
+        out.append(c + 200.0 * s * mean)
+    return np.asarray(out)
+
+
+def read_predictions(path: str | Path, n: int | None = None) -> np.ndarray:
+    """Read a predictions file: MPII ``pred.mat``, nlvision JSON or COCO-style keypoints JSON.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.mat`` with ``pos_pred_src`` (16 × 2 × N, 1-based, the MPII evaluation layout); or a
+        JSON file written by ``nlvision pose predict`` (``people`` with 16 ``joints`` in
+        0-based pixels); or a COCO-style list of ``{"keypoints": [x, y, v] × 16}`` (0-based).
+    n : int, optional
+        Expected number of people (of the ground truth).
+
+    Returns
+    -------
+    ndarray (N, 16, 2)
+        0-based pixel coordinates, in the file's person order.
+
+    Raises
+    ------
+    ValueError
+        Unreadable file, no ``pos_pred_src`` in a ``.mat``, a joint count other than 16, or a
+        person count other than ``n``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "p.json"
+    >>> _ = p.write_text(json.dumps([{"keypoints": [1.0, 2.0, 1] * 16}]))
+    >>> read_predictions(p)[0, 0].tolist()
+    [1.0, 2.0]
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such predictions file")
+    if p.suffix.lower() == ".mat":
+        from nlvision.pose.data import _loadmat
+
+        d = _loadmat(p)
+        if "pos_pred_src" not in d:
+            raise ValueError(f"{p}: no pos_pred_src (expected the MPII evaluation layout, 16 × 2 × N, 1-based)")
+        pr = np.asarray(d["pos_pred_src"], dtype=np.float64)
+        if pr.ndim != 3 or pr.shape[1] != 2:
+            raise ValueError(f"{p}: pos_pred_src: expected shape (16, 2, N), got {pr.shape}")
+        if pr.shape[0] != 16:
+            raise ValueError(f"{p}: pos_pred_src: expected 16 joints, got {pr.shape[0]}")
+        pred = np.transpose(pr, (2, 0, 1)) - 1.0
+    else:
+        try:
+            data = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{p}: not a JSON or .mat predictions file ({exc})") from None
+        people = data.get("people") if isinstance(data, dict) else data
+        if not isinstance(people, list) or not people:
+            raise ValueError(f"{p}: expected a non-empty list of people (nlvision 'people' or COCO keypoints)")
+        rows = []
+        for i, rec in enumerate(people):
+            if not isinstance(rec, dict):
+                raise ValueError(f"{p}: person {i}: expected an object")
+            try:
+                if "keypoints" in rec:
+                    kp = np.asarray(rec["keypoints"], dtype=np.float64).reshape(-1)
+                    if kp.size % 3:
+                        raise ValueError(f"keypoints: expected x, y, v triples, got {kp.size} values")
+                    kp = kp.reshape(-1, 3)[:, :2]
+                elif "joints" in rec:
+                    j = rec["joints"]
+                    kp = np.asarray([[v["x"], v["y"]] for v in j.values()] if isinstance(j, dict) else j, dtype=np.float64)
+                else:
+                    raise ValueError("expected 'keypoints' or 'joints'")
+            except (TypeError, KeyError, ValueError) as exc:
+                raise ValueError(f"{p}: person {i}: {exc}") from None
+            if kp.shape != (16, 2):
+                raise ValueError(f"{p}: person {i}: expected 16 joints, got {kp.shape[0] if kp.ndim == 2 else kp.size}")
+            rows.append(kp)
+        pred = np.stack(rows)
+    if not np.isfinite(pred).all():
+        raise ValueError(f"{p}: non-finite prediction")
+    if n is not None and len(pred) != n:
+        raise ValueError(f"{p}: {len(pred)} people, but the ground truth has {n}")
+    return pred
+
+
+def score_predictions(predictions: str | Path, ground_truth: str | Path, *, thresholds: tuple[float, ...] = (0.5, 0.1)) -> dict[str, Any]:
+    """PCKh table of a predictions file against a ``gt_valid.mat``-layout ground truth.
+
+    Parameters
+    ----------
+    predictions : path-like
+        See :func:`read_predictions` (same person order as the ground truth).
+    ground_truth : path-like
+        ``gt_valid.mat`` / ``detections_our_format.mat`` (``pos_gt_src``, ``jnt_missing``,
+        ``headboxes_src``).
+    thresholds : tuple of float
+        PCKh thresholds.
+
+    Returns
+    -------
+    dict
+        ``n``, ``border_joints`` and ``results`` {threshold: PCKhResult}.
+
+    Raises
+    ------
+    ValueError
+        Unreadable files or mismatched person / joint counts.
+
+    References
+    ----------
+    Andriluka et al., CVPR 2014; the MPII evaluation script (``evaluation/eval_PCKh.py`` of
+    pytorch-pose).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from scipy.io import savemat
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> hb = np.zeros((2, 2, 1)); hb[1] = 10
+    >>> savemat(d / "gt.mat", {"pos_gt_src": np.ones((16, 2, 1)), "jnt_missing": np.zeros((16, 1)), "headboxes_src": hb})
+    >>> savemat(d / "pred.mat", {"pos_pred_src": np.ones((16, 2, 1))})
+    >>> round(score_predictions(d / "pred.mat", d / "gt.mat")["results"][0.5].mean, 6)
+    100.0
+    """
+    gt: GroundTruth = read_gt_valid_mat(ground_truth)
+    pred = read_predictions(predictions, n=len(gt.joints))
+    return {"n": len(gt.joints), "border_joints": gt.border_joints,
+            "results": {t: pckh(pred, gt.joints, gt.visible, gt.headboxes, t) for t in thresholds}}

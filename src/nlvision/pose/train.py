@@ -14,14 +14,28 @@ so both models see the same number of epochs and learning rates.
 
 Each phase is one :func:`nlvision.engine.fit` run in ``OUT/phase_X/`` (resumable Lightning
 checkpoints, ``model.safetensors`` exported every epoch); the next phase starts from the
-previous phase's weights and ``OUT/model.safetensors`` is the final model.
+previous phase's weights and ``OUT/model.safetensors`` is the final model. A new run is
+trained in ``OUT.partial/`` and renamed to ``OUT`` when it succeeds, so a failed run leaves
+nothing in ``OUT`` (``--resume`` continues a crashed run from ``OUT.partial/``).
+
+**Why phase C drives soft masks to 1, and the design against it.** Nothing in eq. (3) asks a
+mask to discard anything: zeroing features (eq. 1) can only remove information from the next
+stage, and the carry-over ``P(i−1) ⊙ (1 − M)`` of eq. (4) is redundant once the stage's own
+heatmap ``H(i)`` is good. In phase C the heatmap branch adapts, the mask gradient turns
+positive almost everywhere, and RMSProp — which normalises gradient magnitudes — moves the
+mask biases upwards at the full learning rate: every mask ends ≥ 0.95. Two counter-measures are
+provided: an **area penalty** ``mask_penalty · mean(M(i))`` (a budget on what a mask keeps:
+discarding then pays where it costs the heatmaps least — the background), applied in phases B
+and C, and **binary masks** (:func:`nlvision.nn.hourglass.binary_mask`) so that a discarded
+region is really removed, as the seed specifies. The default is chosen by measurement
+(``benchmarks/pose_attention.py``, ``benchmarks/results/pose.md``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
+import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -30,10 +44,9 @@ from typing import Any
 import numpy as np
 
 from nlvision.atomic import atomic_path, write_json_atomic
+from nlvision.pose.data import make_dataset, parse_data_spec
 
-__all__ = ["PHASES", "PhaseSchedule", "PoseTrainConfig", "PoseModule", "phase_schedule", "train_pose", "load_pose_model", "make_loaders", "stage_loss"]
-
-TASK = "pose"
+from nlvision.pose.model import TASK, PoseModelConfig, build_pose_model, load_pose_model
 PHASES = ("A", "B", "C")
 
 
@@ -89,16 +102,10 @@ def phase_schedule(phase: str, epoch_scale: float = 1.0, lr_scale: float = 1.0) 
 
 @dataclass
 class PoseTrainConfig:
-    """Options of ``nlvision pose train`` (seed defaults).
+    """Training options of ``nlvision pose train`` (the seed's defaults).
 
-    Attributes
+    Parameters
     ----------
-    data : str
-        ``synthetic`` or ``mpii:PATH``.
-    num_stacks, channels, input_size : int
-        Architecture (4 stacks, 256 channels, 256 × 256 input in the seed).
-    attention : bool
-        ACNN (True) or plain stacked hourglass (False).
     phase : str
         ``A``, ``B``, ``C`` or ``all``.
     epoch_scale : float
@@ -115,15 +122,25 @@ class PoseTrainConfig:
         Flip test in the validation at the end.
     seed : int
         Data, augmentation and initialisation seed.
-    init : str or None
-        Start from these weights (an nlvision pose checkpoint of the same configuration).
+    mask_penalty : float
+        Weight of the mask-area penalty ``Σ_i mean(M(i))`` added to eq. (3) in phases B and C
+        (0 = the seed's loss).
+    penalty_mode : {"area", "background"}
+        ``area``: every cell counts; ``background``: cells where the stage already sees a joint
+        are spared (see :func:`mask_area`).
+    train_masks_in_c : bool
+        Train the mask branch in phase C too (the seed); False freezes it after phase B.
+
+    References
+    ----------
+    Seed 002, section 3.3 (three-phase schedule, RMSProp, batch 12).
+
+    Examples
+    --------
+    >>> PoseTrainConfig(phase="A", epoch_scale=0.01).validate().phases()
+    ('A',)
     """
 
-    data: str = "synthetic"
-    num_stacks: int = 4
-    channels: int = 256
-    input_size: int = 256
-    attention: bool = True
     phase: str = "all"
     epoch_scale: float = 1.0
     lr_scale: float = 1.0
@@ -133,32 +150,39 @@ class PoseTrainConfig:
     workers: int = 0
     flip_test: bool = False
     seed: int = 0
-    init: str | None = None
+    mask_penalty: float = 0.0
+    penalty_mode: str = "area"
+    train_masks_in_c: bool = True
 
     def validate(self) -> "PoseTrainConfig":
-        """Check the values; returns self."""
+        """Check the values.
+
+        Returns
+        -------
+        PoseTrainConfig
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            Naming the option and what was expected.
+        """
         if self.phase not in (*PHASES, "all"):
             raise ValueError(f"--phase: expected one of {[*PHASES, 'all']}, got {self.phase!r}")
         if self.batch_size < 1:
             raise ValueError(f"--batch-size: expected ≥ 1, got {self.batch_size}")
         if self.workers < 0:
             raise ValueError(f"--workers: expected ≥ 0, got {self.workers}")
+        if not (isinstance(self.mask_penalty, (int, float)) and math.isfinite(self.mask_penalty) and self.mask_penalty >= 0):
+            raise ValueError(f"--mask-penalty: expected a number ≥ 0, got {self.mask_penalty!r}")
+        if self.penalty_mode not in ("area", "background"):
+            raise ValueError(f"--penalty-mode: expected 'area' or 'background', got {self.penalty_mode!r}")
         phase_schedule("A", self.epoch_scale, self.lr_scale)
         for name in ("n_train", "n_valid"):
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"--{name.replace('_', '-')}: expected ≥ 1, got {v}")
-        from nlvision.pose.data import parse_data_spec
-
-        parse_data_spec(self.data)
-        self.model_config().validate()
         return self
-
-    def model_config(self):
-        """The :class:`~nlvision.nn.hourglass.HourglassConfig` of this run."""
-        from nlvision.nn.hourglass import HourglassConfig
-
-        return HourglassConfig(num_stacks=self.num_stacks, channels=self.channels, attention=self.attention, input_size=self.input_size)
 
     def phases(self) -> tuple[str, ...]:
         """Phases to run, in order."""
@@ -176,6 +200,31 @@ def stage_loss(predictions, target):
     """
     diff = predictions - target.unsqueeze(1)
     return diff.pow(2).mean(dim=(0, 2, 3, 4)).sum()
+
+
+def mask_area(mask_probs, predictions=None):
+    """``Σ_i mean(w(i) · M(i))`` over the learned masks (stages 1…S−1), the area penalty's term.
+
+    Without ``predictions`` the weight ``w`` is 1 (plain area). With them, the penalty spares what
+    the stage already locates: ``w(i) = 1 − clip(maxpool₅(max_k P(i)_k), 0, 1)`` (no gradient),
+    so the budget is spent on regions where stage ``i`` sees no joint — the seed's
+    "nothing-regions" — without any extra annotation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> float(mask_area(torch.tensor([1.0, 0.25, 0.5]).view(1, 3, 1, 1, 1)))
+    0.75
+    """
+    import torch.nn.functional as F
+
+    m = mask_probs[:, 1:]
+    if predictions is None:
+        return m.mean(dim=(0, 2, 3, 4)).sum()
+    b, s, k, h, w = predictions.shape
+    conf = predictions[:, :-1].detach().amax(dim=2).reshape(b * (s - 1), 1, h, w)
+    conf = F.max_pool2d(conf, 5, stride=1, padding=2).clamp(0, 1).reshape(b, s - 1, 1, h, w)
+    return (m * (1 - conf)).mean(dim=(0, 2, 3, 4)).sum()
 
 
 try:
@@ -196,11 +245,18 @@ class PoseModule(_Base):
     schedule : PhaseSchedule
     flip_test : bool
         Flip test in validation.
+    mask_penalty : float
+        Weight of the mask-area penalty (phases B and C).
+    penalty_mode : {"area", "background"}
+        See :func:`mask_area`.
+    train_masks_in_c : bool
+        Whether phase C trains the mask branch.
     """
 
     task = TASK
 
-    def __init__(self, model, phase: str, schedule: PhaseSchedule, *, flip_test: bool = False):
+    def __init__(self, model, phase: str, schedule: PhaseSchedule, *, flip_test: bool = False, mask_penalty: float = 0.0,
+                 penalty_mode: str = "area", train_masks_in_c: bool = True):
         super().__init__()
         if phase not in PHASES:
             raise ValueError(f"phase: expected one of {list(PHASES)}, got {phase!r}")
@@ -208,13 +264,11 @@ class PoseModule(_Base):
         self.phase = phase
         self.schedule = schedule
         self.flip_test = flip_test
+        self.mask_penalty = float(mask_penalty)
+        self.penalty_mode = penalty_mode
+        self.train_masks_in_c = train_masks_in_c
         self.model_config = model.config.to_dict()
         self._val: list[tuple[np.ndarray, ...]] = []
-        #: Optional compute budget of this phase: process CPU seconds and a wall-clock deadline
-        #: (``time.time()``); training stops after the batch that exceeds either.
-        self.cpu_budget_s: float | None = None
-        self.wall_deadline: float | None = None
-        self._cpu_start = 0.0
         self._configure_phase()
 
     def _configure_phase(self) -> None:
@@ -223,7 +277,7 @@ class PoseModule(_Base):
         m.attention_active = attn and self.phase != "A"
         if attn and self.phase == "B":
             trainable = {id(p) for p in m.mask_parameters()}
-        elif attn and self.phase == "A":
+        elif attn and (self.phase == "A" or (self.phase == "C" and not self.train_masks_in_c)):
             trainable = {id(p) for p in m.heatmap_parameters()}
         else:
             trainable = {id(p) for p in m.parameters()}
@@ -243,33 +297,23 @@ class PoseModule(_Base):
         if hasattr(ds, "set_epoch"):
             ds.set_epoch(self.current_epoch)
 
-    def on_train_start(self) -> None:
-        import time
-
-        self._cpu_start = time.process_time()
-
-    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
-        import time
-
-        over_cpu = self.cpu_budget_s is not None and time.process_time() - self._cpu_start > self.cpu_budget_s
-        over_wall = self.wall_deadline is not None and time.time() > self.wall_deadline
-        if over_cpu or over_wall:
-            self.trainer.should_stop = True
-            self.budget_stop = {"epoch": self.current_epoch, "batch": batch_idx, "cpu": bool(over_cpu), "wall": bool(over_wall)}
-
     def forward(self, x):
         return self.model(x)
 
     def training_step(self, batch, batch_idx):
         out = self.model(batch["image"])
         loss = stage_loss(out.predictions, batch["target"])
+        if self.mask_penalty and self.model.attention_active and self.phase != "A":
+            area = mask_area(out.mask_probs, out.predictions if self.penalty_mode == "background" else None)
+            self.log("mask_area", area, on_step=False, on_epoch=True, batch_size=batch["image"].shape[0])
+            loss = loss + self.mask_penalty * area
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=batch["image"].shape[0])
         return loss
 
     def validation_step(self, batch, batch_idx):
         from nlvision.pose.evaluate import predict_batch
 
-        pred, _, _ = predict_batch(self.model, batch["image"], batch["matrix"], flip=self.flip_test)
+        pred = predict_batch(self.model, batch["image"], batch["matrix"], flip=self.flip_test)[0]
         self._val.append((pred, batch["joints"].cpu().numpy(), batch["visible"].cpu().numpy(), batch["headbox"].cpu().numpy()))
 
     def on_validation_epoch_end(self) -> None:
@@ -294,39 +338,40 @@ class PoseModule(_Base):
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
 
 
-def load_pose_model(path: str | Path):
-    """Rebuild a :class:`StackedHourglass` from an nlvision pose checkpoint.
+def make_loaders(data: str, model_config: PoseModelConfig, train_config: PoseTrainConfig):
+    """(train, valid) DataLoaders of ``data`` (training augmented, validation not).
+
+    Parameters
+    ----------
+    data : str
+        ``synthetic`` or ``mpii:PATH``.
+    model_config : PoseModelConfig
+        Gives the crop size.
+    train_config : PoseTrainConfig
+        Batch size, set sizes, workers and seed.
+
+    Returns
+    -------
+    (DataLoader, DataLoader)
 
     Raises
     ------
     ValueError
-        If the file is not a pose checkpoint, its configuration is invalid, or the weights do
-        not match the configuration (missing / unexpected keys, shapes).
+        Unknown data spec, missing files, no usable annotation.
+
+    Examples
+    --------
+    >>> tr, va = make_loaders("synthetic", PoseModelConfig(input_size=64), PoseTrainConfig(n_train=4, n_valid=2))
+    >>> len(tr.dataset), len(va.dataset)
+    (4, 2)
     """
-    from nlvision.nn.hourglass import HourglassConfig, StackedHourglass
-    from nlvision.nn.weights import load_checkpoint, load_weights
-
-    state, cfg = load_checkpoint(path, task=TASK)
-    try:
-        config = HourglassConfig.from_dict(cfg)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{path}: invalid model configuration ({exc})") from None
-    model = StackedHourglass(config)
-    try:
-        load_weights(model, state)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
-    return model.eval()
-
-
-def make_loaders(cfg: PoseTrainConfig):
-    """(train, valid) DataLoaders of ``cfg.data`` (training augmented, validation not)."""
     from torch.utils.data import DataLoader
 
-    from nlvision.pose.data import collate, make_dataset
+    from nlvision.pose.data import collate
 
-    train = make_dataset(cfg.data, "train", input_size=cfg.input_size, train=True, n=cfg.n_train, seed=cfg.seed)
-    valid = make_dataset(cfg.data, "valid", input_size=cfg.input_size, train=False, n=cfg.n_valid, seed=cfg.seed)
+    cfg, size = train_config, model_config.input_size
+    train = make_dataset(data, "train", input_size=size, train=True, n=cfg.n_train, seed=cfg.seed)
+    valid = make_dataset(data, "valid", input_size=size, train=False, n=cfg.n_valid, seed=cfg.seed)
     kw = dict(num_workers=cfg.workers, collate_fn=collate, persistent_workers=cfg.workers > 0)
     return (
         DataLoader(train, batch_size=cfg.batch_size, shuffle=True, drop_last=len(train) > cfg.batch_size, **kw),
@@ -334,85 +379,122 @@ def make_loaders(cfg: PoseTrainConfig):
     )
 
 
-def _check_run_dir(out: Path, cfg: PoseTrainConfig, resume: bool) -> None:
-    info = out / "pose_run.json"
-    if info.is_file():
-        old = json.loads(info.read_text()).get("model", {})
-        new = cfg.model_config().to_dict()
-        diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k) != v}
-        if diff and resume:
+def _partial_dir(out: Path) -> Path:
+    return out.with_name(out.name + ".partial")
+
+
+def _check_run_dir(out: Path, model_config: PoseModelConfig, resume: bool) -> Path:
+    """The folder to train in (``OUT`` when resuming it, else ``OUT.partial``)."""
+    partial = _partial_dir(out)
+    if resume:
+        run = out if (out / "pose_run.json").is_file() else partial if (partial / "pose_run.json").is_file() else None
+        if run is None:
+            raise ValueError(f"--resume: {out} holds no pose run (no pose_run.json)")
+        old = json.loads((run / "pose_run.json").read_text()).get("model", {})
+        new = model_config.to_dict()
+        diff = {k: (old.get(k), v) for k, v in new.items() if old.get(k, v) != v}
+        if diff:
             detail = ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in diff.items())
             raise ValueError(f"--resume: {out} holds a run of another configuration ({detail})")
+        return run
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"--out: {out} already exists and is not empty (use --resume or another folder)")
+    if partial.exists():
+        shutil.rmtree(partial)
+    return partial
 
 
 def train_pose(
-    config: PoseTrainConfig,
-    trainer,
+    data,
     out_dir: str | Path,
     *,
+    model_config: PoseModelConfig | None = None,
+    train_config: PoseTrainConfig | None = None,
+    trainer_config=None,
+    weights: str | Path | None = None,
     resume: bool = False,
-    loaders: tuple[Any, Any] | None = None,
-    cpu_budget_s: float | None = None,
-    wall_budget_s: float | None = None,
 ) -> dict[str, Any]:
-    """Run the phases of ``config`` and evaluate the final model.
+    """Train the pose model with the seed's phases and evaluate it on the validation split.
 
     Parameters
     ----------
-    config : PoseTrainConfig
-    trainer : nlvision.engine.TrainerConfig
-        Lightning options; its ``epochs`` is replaced by each phase's scaled epoch count.
+    data : str or (DataLoader, DataLoader)
+        ``synthetic``, ``mpii:PATH``, or ready (train, valid) loaders of :func:`make_loaders`.
     out_dir : path-like
         Run folder: ``phase_X/`` (one engine run each), ``model.safetensors`` (final),
-        ``pose_run.json`` (resolved configuration), ``metrics.json``.
+        ``pose_run.json`` (resolved configuration), ``metrics.json``. Must be new or empty
+        unless ``resume``; trained in ``OUT.partial/`` and renamed when done.
+    model_config : PoseModelConfig, optional
+        Architecture (the seed's by default).
+    train_config : PoseTrainConfig, optional
+        Schedule and data options (the seed's by default).
+    trainer_config : nlvision.engine.TrainerConfig, optional
+        Lightning options; its ``epochs`` is replaced by each phase's scaled epoch count.
+    weights : path-like, optional
+        Start from this pose checkpoint (same architecture).
     resume : bool
         Skip finished phases and continue an interrupted one from its last checkpoint.
-    loaders : (train, valid), optional
-        Data loaders to use instead of building them from ``config.data``.
-    cpu_budget_s, wall_budget_s : float, optional
-        Compute budget of the whole run (process CPU seconds / wall seconds), shared among the
-        phases in proportion to their epochs; a phase that exhausts its share stops early
-        (recorded in the result). Used by the fixed-budget benchmark.
 
     Returns
     -------
     dict
-        ``metrics`` (PCKh tables at 0.5 and 0.1) and ``phases`` (epochs per phase).
+        ``metrics`` (PCKh tables at 0.5 and 0.1), ``masks`` (per-stage mask statistics and
+        PCKh with the masks forced to 1, attention models only), ``phases``, ``data`` and ``out``.
 
     Raises
     ------
     ValueError
-        Invalid configuration, data, or a resume into a run of another configuration.
+        Invalid configuration or data, an existing non-empty ``out_dir`` without ``resume``,
+        weights of another architecture, or a resume into a run of another configuration.
+
+    References
+    ----------
+    Seed 002, section 3.3; Newell et al., ECCV 2016.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from nlvision.engine import TrainerConfig
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> r = train_pose("synthetic", out, model_config=PoseModelConfig(num_stacks=1, channels=4, depth=1, input_size=32),
+    ...                train_config=PoseTrainConfig(phase="A", epoch_scale=0.005, n_train=2, n_valid=2),
+    ...                trainer_config=TrainerConfig(progress=False, accelerator="cpu", devices="1"))
+    >>> sorted(r["metrics"]), (out / "model.safetensors").is_file()
+    (['pckh@0.1', 'pckh@0.5'], True)
     """
+    import dataclasses as dc
+
     import torch
 
     from nlvision import engine
-    from nlvision.nn.hourglass import StackedHourglass
     from nlvision.nn.weights import load_checkpoint, load_weights
     from nlvision.pose.evaluate import evaluate_model
 
-    cfg = config.validate()
+    mcfg = (model_config or PoseModelConfig()).validate()
+    cfg = (train_config or PoseTrainConfig()).validate()
+    trainer = trainer_config if trainer_config is not None else engine.TrainerConfig()
     out = Path(out_dir)
-    _check_run_dir(out, cfg, resume)
-    train_loader, valid_loader = loaders if loaders is not None else make_loaders(cfg)
+    if isinstance(data, str):
+        parse_data_spec(data)
+    if weights is not None and not Path(weights).exists():
+        raise ValueError(f"--weights: no such checkpoint {weights}")
+    run = _check_run_dir(out, mcfg, resume)
+    train_loader, valid_loader = make_loaders(data, mcfg, cfg) if isinstance(data, str) else data
     torch.manual_seed(cfg.seed)
-    model = StackedHourglass(cfg.model_config())
-    if cfg.init:
-        init = load_pose_model(cfg.init)
+    model = build_pose_model(mcfg)
+    if weights is not None:
+        init = load_pose_model(weights)
         if init.config.to_dict() != model.config.to_dict():
-            raise ValueError(f"--init: {cfg.init} has configuration {init.config.to_dict()}, expected {model.config.to_dict()}")
+            raise ValueError(f"--weights: {weights} has configuration {init.config.to_dict()}, expected {model.config.to_dict()}")
         model.load_state_dict(init.state_dict())
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "pose_run.json", {"task": TASK, "model": model.config.to_dict(), "train": asdict(cfg), "trainer": asdict(trainer)})
-    import time
-
+    run.mkdir(parents=True, exist_ok=True)
+    spec = data if isinstance(data, str) else "loaders"
+    write_json_atomic(run / "pose_run.json", {"task": TASK, "data": spec, "model": mcfg.to_dict(), "train": asdict(cfg),
+                                              "trainer": asdict(trainer)})
     done_phases = []
-    total_epochs = sum(phase_schedule(p, cfg.epoch_scale, cfg.lr_scale).epochs for p in cfg.phases())
-    wall_start = time.time()
-    wall_used = 0.0
     for phase in cfg.phases():
         sched = phase_schedule(phase, cfg.epoch_scale, cfg.lr_scale)
-        pdir = out / f"phase_{phase}"
+        pdir = run / f"phase_{phase}"
         marker = pdir / "done.json"
         if resume and marker.is_file():
             state, _ = load_checkpoint(pdir / "model.safetensors", task=TASK)
@@ -420,28 +502,26 @@ def train_pose(
             done_phases.append({"phase": phase, "epochs": sched.epochs, "skipped": True})
             continue
         model.train()  # Lightning warns when a fit starts with modules in eval mode
-        module = PoseModule(model, phase, sched, flip_test=False)
-        share = sched.epochs / total_epochs
-        if cpu_budget_s is not None:
-            module.cpu_budget_s = cpu_budget_s * share
-        if wall_budget_s is not None:
-            wall_used += wall_budget_s * share
-            module.wall_deadline = wall_start + wall_used
-        tcfg = dataclasses.replace(trainer, epochs=sched.epochs)
+        module = PoseModule(model, phase, sched, flip_test=False, mask_penalty=cfg.mask_penalty,
+                            penalty_mode=cfg.penalty_mode, train_masks_in_c=cfg.train_masks_in_c)
+        tcfg = dc.replace(trainer, epochs=sched.epochs)
         run_resume = resume and engine.run_dir_checkpoint(pdir).is_file()
         engine.fit(
             module, train_loader, valid_loader, config=tcfg, out_dir=pdir,
             run_config={"phase": phase, "schedule": asdict(sched), "train": asdict(cfg)}, resume=run_resume,
         )
         write_json_atomic(marker, {"phase": phase, "epochs": sched.epochs})
-        done_phases.append({"phase": phase, "epochs": sched.epochs, "lr": sched.lr, "milestones": list(sched.milestones),
-                            "budget_stop": getattr(module, "budget_stop", None)})
+        done_phases.append({"phase": phase, "epochs": sched.epochs, "lr": sched.lr, "milestones": list(sched.milestones)})
     model.attention_active = model.config.attention
-    last = out / f"phase_{cfg.phases()[-1]}" / "model.safetensors"
-    with atomic_path(out / "model.safetensors") as tmp:
+    last = run / f"phase_{cfg.phases()[-1]}" / "model.safetensors"
+    with atomic_path(run / "model.safetensors") as tmp:
         shutil.copyfile(last, tmp)
-    ev = evaluate_model(model, valid_loader, flip=cfg.flip_test)
-    metrics = {f"pckh@{t:g}": r.to_dict() for t, r in ev["results"].items()}
-    result = {"metrics": metrics, "phases": done_phases, "data": cfg.data, "synthetic": cfg.data == "synthetic"}
-    write_json_atomic(out / "metrics.json", result)
-    return result
+    ev = evaluate_model(model, valid_loader, flip=cfg.flip_test, masks_off=True)
+    result = {"metrics": {f"pckh@{t:g}": r.to_dict() for t, r in ev["results"].items()}, "masks": ev.get("masks"),
+              "phases": done_phases, "data": spec, "synthetic": spec == "synthetic"}
+    write_json_atomic(run / "metrics.json", result)
+    if run != out:
+        if out.is_dir():
+            out.rmdir()  # empty (checked before training)
+        os.replace(run, out)
+    return {**result, "out": str(out)}
