@@ -194,9 +194,14 @@ def test_folder_data_end_to_end(tmp_path, capsys):
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["n"] == 3 and sorted(summary["per_class_accuracy"]) == ["blue", "green", "red"]
-    rc = main(["classify", "predict", str(out), str(root / "red" / "0.png"), "--json", "-k", "3"])
-    pred = json.loads(capsys.readouterr().out)["predictions"][0]["top_k"]
+    rc = main(["classify", "predict", str(out), str(root / "red" / "0.png"), "--json", "-k", "3", "-o", str(tmp_path / "p.json")])
+    doc = json.loads(capsys.readouterr().out)
+    pred = doc["predictions"][0]["top_k"]
     assert rc == 0 and sorted(t["class"] for t in pred) == ["blue", "green", "red"]
+    assert json.loads((tmp_path / "p.json").read_text()) == doc
+    # -o equal to an input image is refused, nothing written
+    rc = main(["classify", "predict", str(out), str(root / "red"), "-o", str(root / "red" / "0.png")])
+    assert rc == 2 and "is one of the input images" in capsys.readouterr().err
     # evaluating on data with another number of classes is refused
     (root / "extra").mkdir()
     Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(root / "extra" / "a.png")

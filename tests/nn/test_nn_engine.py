@@ -203,6 +203,19 @@ def test_learning_rate_and_hparams_are_logged(tmp_path):
     assert lrs == pytest.approx([0.05, 0.035, 0.0245])  # StepLR(gamma=0.7), one value per epoch
     hp = (tmp_path / "logs" / "hparams.yaml").read_text()
     assert "run.train.lr: 0.05" in hp and "trainer.seed: 0" in hp and "resolved.precision: 32-true" in hp
+    # TensorBoard (optional): the hparams session holds the run's settings (it was empty before), lr is a scalar
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+        from tensorboard.plugins.hparams import plugin_data_pb2
+    except ImportError:
+        return
+    (events,) = (tmp_path / "logs" / "tensorboard").glob("events*")
+    ea = EventAccumulator(str(events))
+    ea.Reload()
+    assert "lr-SGD" in ea.Tags()["scalars"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(ea.PluginTagToContent("hparams")["_hparams_/session_start_info"])
+    hparams = start.session_start_info.hparams
+    assert hparams["run.train.lr"].number_value == 0.05 and hparams["resolved.accelerator"].string_value == "cpu"
 
 
 def test_run_inference_order_and_batches():

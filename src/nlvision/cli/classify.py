@@ -198,7 +198,7 @@ def predict(
 
 def export(
     checkpoint: Path = typer.Argument(..., help="Run folder or model.safetensors written by `classify train`."),
-    out: Path = typer.Option(..., "--out", "-o", help="model.onnx (ONNX, needs the [export] extra) or model.pt2 (torch.export)."),
+    out: Path = typer.Option(..., "--out", "-o", help="model.onnx (ONNX; needs onnx + onnxruntime, the export extra) or model.pt2 (torch.export)."),
     atol: float = typer.Option(1e-4, "--atol", help="Largest allowed difference from the checkpoint's logits."),
     as_json: bool = JSON,
 ) -> int:
