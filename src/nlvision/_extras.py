@@ -1,8 +1,8 @@
-"""Optional dependencies: which pip extra installs which third-party module."""
+"""Optional dependencies: which pip extra installs which third-party module, and one error for a missing one."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 #: Top-level module name -> the nlvision extra that installs it.
 EXTRA_OF_MODULE = {
@@ -22,16 +22,45 @@ EXTRA_OF_MODULE = {
 }
 
 
-def missing_extra_message(module_name: str | None) -> str | None:
+class MissingExtraError(ImportError, ValueError):
+    """An optional dependency (an nlvision extra) is not installed.
+
+    Derives from ``ImportError`` (what it is) and ``ValueError`` (so the command line prints it as
+    one line and exits with code 2).
+
+    Parameters
+    ----------
+    message : str
+        ``"<what> needs the [<extra>] extra: pip install 'nlvision[<extra>]'"``.
+
+    Examples
+    --------
+    >>> isinstance(MissingExtraError("x needs the [train] extra"), ImportError)
+    True
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+def missing_extra_message(module_name: str | None, what: str = "this command") -> str | None:
     """One-line hint naming the extra that installs ``module_name``, or None if it is not optional."""
     top = (module_name or "").split(".")[0]
     extra = EXTRA_OF_MODULE.get(top)
     if extra is None:
         return None
-    return f"this command needs the [{extra}] extra ({top} is not installed): pip install 'nlvision[{extra}]'"
+    return f"{what} needs the [{extra}] extra: pip install 'nlvision[{extra}]'"
 
 
-def require(module_name: str) -> None:
-    """Raise ``ModuleNotFoundError`` with the install hint if the optional ``module_name`` is absent."""
-    if importlib.util.find_spec(module_name) is None:
-        raise ModuleNotFoundError(missing_extra_message(module_name) or f"{module_name} is not installed", name=module_name)
+def require_extra(*module_names: str, what: str = "this command"):
+    """Import and return the optional modules, or raise :class:`MissingExtraError` naming the extra.
+
+    The first missing module decides the message; a single name returns the module itself.
+    """
+    modules = []
+    for name in module_names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError as exc:
+            raise MissingExtraError(missing_extra_message(name, what) or f"{what} needs {name}: {exc}") from None
+    return modules[0] if len(modules) == 1 else tuple(modules)

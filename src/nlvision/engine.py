@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 import torch
 
+from nlvision._extras import MissingExtraError, require_extra
 from nlvision.atomic import atomic_path, write_json_atomic
 
 __all__ = [
@@ -77,27 +78,6 @@ _PRECISIONS = ("auto", "64-true", "64", "32-true", "32", "16-mixed", "16", "bf16
                "transformer-engine", "transformer-engine-float16")
 
 
-class MissingExtraError(ImportError, ValueError):
-    """An optional dependency (an nlvision extra) is not installed.
-
-    Derives from ``ImportError`` (what it is) and ``ValueError`` (so the command line prints it as
-    one line and exits with code 2).
-
-    Parameters
-    ----------
-    message : str
-        ``"<what> needs the [<extra>] extra: pip install 'nlvision[<extra>]'"``.
-
-    Examples
-    --------
-    >>> isinstance(MissingExtraError("x needs the [train] extra"), ImportError)
-    True
-    """
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-
-
 def require_lightning(what: str = "training") -> None:
     """Check that PyTorch Lightning (the ``[train]`` extra) is installed.
 
@@ -115,18 +95,11 @@ def require_lightning(what: str = "training") -> None:
     --------
     >>> require_lightning("classify evaluate")  # installed here: returns None
     """
-    try:
-        import pytorch_lightning  # noqa: F401
-    except ImportError:
-        raise MissingExtraError(f"{what} needs the [train] extra: pip install 'nlvision[train]'") from None
+    require_extra("pytorch_lightning", what=what)
 
 
 def _require_export(fmt: str) -> None:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise MissingExtraError(f"export to {fmt} needs the [export] extra: pip install 'nlvision[export]'") from None
+    require_extra("onnx", "onnxruntime", what=f"export to {fmt}")
 
 
 @dataclass
@@ -609,7 +582,7 @@ def _trainer(resolved: Mapping[str, Any], **kwargs: Any):
     if kwargs.get("enable_progress_bar"):  # a bar on stderr: stdout is for results (--json)
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), _stderr_progress_bar()]
     try:
-        from lightning_fabric.utilities.exceptions import MisconfigurationException
+        from pytorch_lightning.utilities.exceptions import MisconfigurationException
     except ImportError:  # pragma: no cover
         MisconfigurationException = RuntimeError  # noqa: N806
     try:
