@@ -43,8 +43,8 @@ cat err.txt
 test "$rc" -eq 2 && grep -q "\[train\]" err.txt && test ! -e run
 
 user/bin/pip install -q "${wheel}[train]"
-$nlv classify train --data digits --epochs 1 --limit-batches 2 --backbone resnet18 --finetune \
-    --accelerator cpu --devices 1 --no-progress -o run --json > train.json
+$nlv classify train --data digits --epochs 1 --limit-batches 2 --backbone resnet18 --width 16 --upsample-steps 0 \
+    --finetune --accelerator cpu --devices 1 --no-progress -o run --json > train.json
 user/bin/python -c "import json; r = json.load(open('train.json')); print('smoke: digits accuracy after 2 batches', r['accuracy'])"
 
 # The sdist is complete: unpack it and run the default test suite from it.
