@@ -53,6 +53,9 @@ def _conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
 class BasicBlock(nn.Module):
     """Two 3×3 convolutions with an identity (or 1×1 projection) shortcut (ResNet-18/34).
 
+    ``y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))``; the block outputs ``planes``
+    channels (``expansion = 1``).
+
     Parameters
     ----------
     inplanes, planes : int
@@ -60,7 +63,25 @@ class BasicBlock(nn.Module):
     stride : int
         Stride of the first convolution.
     downsample : nn.Module or None
-        Projection of the shortcut when the shape changes.
+        Projection of the shortcut when the shape changes (``stride != 1`` or
+        ``inplanes != planes``); None keeps the identity shortcut.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Fig. 2 and Table 1 (the "building block" of the 18/34-layer nets). Seed 001, sections
+    2-2-1 and 2-2-2 (residual block with a skip connection).
+
+    Examples
+    --------
+    Two 3×3 convolutions of 4 → 4 channels (4·4·9 = 144 weights each, no bias) and two batch
+    norms (4 weights + 4 biases each): 2·144 + 2·8 = 304 parameters.
+
+    >>> block = BasicBlock(4, 4).eval()
+    >>> sum(p.numel() for p in block.parameters())
+    304
+    >>> block(torch.zeros(1, 4, 8, 8)).shape
+    torch.Size([1, 4, 8, 8])
     """
 
     expansion = 1
@@ -76,6 +97,23 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the block.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input (B, ``inplanes``, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            Output (B, ``planes``, H / ``stride``, W / ``stride``) (sizes rounded up).
+
+        Examples
+        --------
+        >>> BasicBlock(2, 2).eval()(torch.ones(1, 2, 3, 3)).shape
+        torch.Size([1, 2, 3, 3])
+        """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -88,11 +126,30 @@ class Bottleneck(nn.Module):
     Parameters
     ----------
     inplanes, planes : int
-        Input channels and bottleneck width; the block outputs ``4 * planes`` channels.
+        Input channels and bottleneck width; the block outputs ``4 * planes`` channels
+        (``expansion = 4``).
     stride : int
-        Stride of the 3×3 convolution.
+        Stride of the 3×3 convolution (the original paper puts it on the first 1×1).
     downsample : nn.Module or None
-        Projection of the shortcut when the shape changes.
+        Projection of the shortcut when the shape changes (``stride != 1`` or
+        ``inplanes != 4 * planes``); None keeps the identity shortcut.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Fig. 5 (right) and Table 1 (the "bottleneck" block of the 50/101/152-layer nets). Seed 001,
+    section 2-2-3 (ResNet architecture) and section 3-3 (ResNet50).
+
+    Examples
+    --------
+    16 → 4 → 4 → 16 channels: 1×1 conv 16·4 = 64, 3×3 conv 4·4·9 = 144, 1×1 conv 4·16 = 64
+    weights, batch norms 2·4 + 2·4 + 2·16 = 48: 320 parameters.
+
+    >>> block = Bottleneck(16, 4).eval()
+    >>> sum(p.numel() for p in block.parameters())
+    320
+    >>> block(torch.zeros(1, 16, 8, 8)).shape
+    torch.Size([1, 16, 8, 8])
     """
 
     expansion = 4
@@ -110,6 +167,24 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
+        """Apply the block.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Input (B, ``inplanes``, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            Output (B, ``4 * planes``, H / ``stride``, W / ``stride``) (sizes rounded up).
+
+        Examples
+        --------
+        >>> down = nn.Sequential(nn.Conv2d(4, 8, 1, stride=2, bias=False), nn.BatchNorm2d(8))
+        >>> Bottleneck(4, 2, stride=2, downsample=down).eval()(torch.ones(1, 4, 5, 5)).shape
+        torch.Size([1, 8, 3, 3])
+        """
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -159,6 +234,16 @@ class ResNet(nn.Module):
     ValueError
         For an unknown block name, a wrong number of stages, non-positive sizes or a
         ``last_stride`` other than 1 or 2.
+    TypeError
+        If ``block`` is neither a block name nor :class:`BasicBlock` / :class:`Bottleneck`.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 (stem, four stages, global average pooling, ``fc``). Seed 000, section 2.1
+    (ResNet50 backbone with the last spatial down-sampling removed, i.e. ``last_stride=1``,
+    and no pooling/``fc``, i.e. ``with_fc=False`` / :meth:`forward_features`). Seed 001,
+    section 3-3 (ResNet50 backbone, 23,587,712 parameters in Keras' layout).
 
     Examples
     --------
@@ -246,11 +331,53 @@ class ResNet(nn.Module):
             raise ValueError(f"x: expected shape (B, {self.conv1.in_channels}, H, W), got {tuple(x.shape)}")
 
     def stem(self, x: Tensor) -> Tensor:
-        """conv1 → bn1 → relu → maxpool (stride 4 overall)."""
+        """Apply conv1 → bn1 → relu → maxpool (stride 4 overall).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (B, ``in_channels``, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            The stem's output (B, ``width``, H/4, W/4) (sizes rounded up).
+
+        Examples
+        --------
+        >>> m = ResNet("basic", (1, 1, 1, 1), width=4).eval()
+        >>> m.stem(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 4, 8, 8])
+        """
         return self.maxpool(self.relu(self.bn1(self.conv1(x))))
 
     def forward_stages(self, x: Tensor) -> list[Tensor]:
-        """Return the outputs of ``layer1`` .. ``layer4`` (strides 4, 8, 16, 32 or 16)."""
+        """Return the outputs of ``layer1`` .. ``layer4`` (strides 4, 8, 16, 32 or 16).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (B, ``in_channels``, H, W).
+
+        Returns
+        -------
+        list of torch.Tensor
+            Four maps with ``stage_channels`` channels; the last has stride 16 when
+            ``last_stride=1``.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a tensor.
+        ValueError
+            If ``x`` is not 4-D with ``in_channels`` channels.
+
+        Examples
+        --------
+        >>> m = ResNet("bottleneck", (1, 1, 1, 1), width=2, last_stride=1).eval()
+        >>> [tuple(s.shape[1:]) for s in m.forward_stages(torch.zeros(1, 3, 64, 32))]
+        [(8, 16, 8), (16, 8, 4), (32, 4, 2), (64, 4, 2)]
+        """
         self._check_input(x)
         x = self.stem(x)
         outs = []
@@ -260,18 +387,95 @@ class ResNet(nn.Module):
         return outs
 
     def forward_features(self, x: Tensor) -> Tensor:
-        """Return the last feature map (B, ``out_channels``, H', W')."""
+        """Return the last feature map (B, ``out_channels``, H', W').
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (B, ``in_channels``, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            The output of ``layer4``: H' = H/32, W' = W/32 (H/16, W/16 with ``last_stride=1``).
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a tensor.
+        ValueError
+            If ``x`` is not 4-D with ``in_channels`` channels.
+
+        References
+        ----------
+        Seed 000, section 2.1: the last spatial down-sampling of ResNet50 is removed
+        (``last_stride=1``) so that the backbone yields a larger feature map.
+
+        Examples
+        --------
+        >>> m = ResNet("basic", (1, 1, 1, 1), width=4, last_stride=1, with_fc=False).eval()
+        >>> m.forward_features(torch.zeros(1, 3, 256, 128)).shape
+        torch.Size([1, 32, 16, 8])
+        """
         self._check_input(x)
         x = self.stem(x)
         return self.layer4(self.layer3(self.layer2(self.layer1(x))))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Logits (B, num_classes), or pooled features (B, ``out_channels``) without ``fc``."""
+        """Return logits (B, num_classes), or pooled features (B, ``out_channels``) without ``fc``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images (B, ``in_channels``, H, W).
+
+        Returns
+        -------
+        torch.Tensor
+            ``fc`` applied to the globally average-pooled last map, or the pooled map itself
+            when the model has no ``fc``.
+
+        Raises
+        ------
+        TypeError
+            If ``x`` is not a tensor.
+        ValueError
+            If ``x`` is not 4-D with ``in_channels`` channels.
+
+        Examples
+        --------
+        >>> m = ResNet("basic", (1, 1, 1, 1), width=4, with_fc=False).eval()
+        >>> m(torch.zeros(2, 3, 32, 32)).shape
+        torch.Size([2, 32])
+        """
         x = torch.flatten(self.avgpool(self.forward_features(x)), 1)
         return self.fc(x) if self.fc is not None else x
 
     def reset_classifier(self, num_classes: int | None) -> None:
-        """Replace the head by a fresh ``Linear(out_channels, num_classes)``; ``None`` removes it."""
+        """Replace the head by a fresh ``Linear(out_channels, num_classes)``; ``None`` removes it.
+
+        The new head is placed on the device of the model's weights.
+
+        Parameters
+        ----------
+        num_classes : int or None
+            Outputs of the new head, or None for no head (``with_fc`` becomes False).
+
+        Raises
+        ------
+        ValueError
+            If ``num_classes`` is neither None nor a positive int.
+
+        Examples
+        --------
+        >>> m = ResNet("basic", (1, 1, 1, 1), num_classes=3, width=4).eval()
+        >>> m.reset_classifier(7)
+        >>> m(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 7])
+        >>> m.reset_classifier(None)
+        >>> m.fc is None, m(torch.zeros(1, 3, 32, 32)).shape
+        (True, torch.Size([1, 32]))
+        """
         if num_classes is None:
             self.fc = None
             self.with_fc = False
@@ -285,18 +489,45 @@ class ResNet(nn.Module):
 def build_resnet(name: str, **kwargs: Any) -> ResNet:
     """Build a ResNet by name (``resnet18``, ``resnet34``, ``resnet50``, ``resnet101``, ``resnet152``).
 
-    Keyword arguments go to :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
-    ``in_channels``, ``width``, ``zero_init_residual``).
+    The block type and the number of blocks per stage come from :data:`RESNET_SPECS`; the
+    weights are freshly initialised (Kaiming normal convolutions, unit batch norms), nothing is
+    downloaded — load weights with :func:`nlvision.nn.weights.load_weights`.
+
+    Parameters
+    ----------
+    name : str
+        Architecture name, case-insensitive; one of the keys of :data:`RESNET_SPECS`.
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The model, in training mode, on the default device.
 
     Raises
     ------
     ValueError
-        For an unknown name, listing the valid ones.
+        For an unknown name (listing the valid ones), or an invalid keyword value (see
+        :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 (blocks per stage of the 18/34/50/101/152-layer nets).
 
     Examples
     --------
+    ResNet-18 without its head: 11,689,512 parameters less the 512·1000 + 1000 of ``fc``.
+
     >>> sum(p.numel() for p in build_resnet("resnet18", with_fc=False).parameters())
     11176512
+    >>> m = build_resnet("ResNet50", width=8, num_classes=10).eval()
+    >>> m.out_channels, m(torch.zeros(1, 3, 64, 64)).shape
+    (256, torch.Size([1, 10]))
     """
     if not isinstance(name, str) or name.lower() not in RESNET_SPECS:
         raise ValueError(f"name: unknown ResNet {name!r}; valid: {list(RESNET_SPECS)}")
@@ -304,18 +535,190 @@ def build_resnet(name: str, **kwargs: Any) -> ResNet:
     return ResNet(block, layers, **kwargs)
 
 
-def _factory(name: str) -> Callable[..., ResNet]:
-    def make(**kwargs: Any) -> ResNet:
-        return build_resnet(name, **kwargs)
+def resnet18(**kwargs: Any) -> ResNet:
+    """Build ResNet-18 (basic blocks, 2-2-2-2 per stage; 11,689,512 parameters with ``fc``).
 
-    make.__name__ = name
-    make.__qualname__ = name
-    make.__doc__ = f"Build {name} (see :func:`build_resnet` for the keyword arguments)."
-    return make
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The freshly initialised model (see :func:`build_resnet`).
+
+    Raises
+    ------
+    ValueError
+        For an invalid keyword value (see :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 ("18-layer"); parameter count as torchvision's ``resnet18``.
+
+    Examples
+    --------
+    Backbone 11,176,512 plus the 1000-way ``fc`` (512·1000 weights + 1000 biases).
+
+    >>> sum(p.numel() for p in resnet18().parameters())
+    11689512
+    >>> resnet18(num_classes=5, width=8).eval()(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 5])
+    """
+    return build_resnet("resnet18", **kwargs)
 
 
-resnet18 = _factory("resnet18")
-resnet34 = _factory("resnet34")
-resnet50 = _factory("resnet50")
-resnet101 = _factory("resnet101")
-resnet152 = _factory("resnet152")
+def resnet34(**kwargs: Any) -> ResNet:
+    """Build ResNet-34 (basic blocks, 3-4-6-3 per stage; 21,797,672 parameters with ``fc``).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The freshly initialised model (see :func:`build_resnet`).
+
+    Raises
+    ------
+    ValueError
+        For an invalid keyword value (see :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 ("34-layer"); parameter count as torchvision's ``resnet34``.
+
+    Examples
+    --------
+    >>> m = resnet34(width=8, with_fc=False).eval()
+    >>> [len(m.layer1), len(m.layer2), len(m.layer3), len(m.layer4)], m.out_channels
+    ([3, 4, 6, 3], 64)
+    >>> m(torch.zeros(1, 3, 64, 64)).shape
+    torch.Size([1, 64])
+    """
+    return build_resnet("resnet34", **kwargs)
+
+
+def resnet50(**kwargs: Any) -> ResNet:
+    """Build ResNet-50 (bottleneck blocks, 3-4-6-3 per stage; 25,557,032 parameters with ``fc``).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The freshly initialised model (see :func:`build_resnet`).
+
+    Raises
+    ------
+    ValueError
+        For an invalid keyword value (see :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 ("50-layer"); parameter count as torchvision's ``resnet50``. Seed 000, section 2.1
+    (the re-identification backbone, ``last_stride=1``, ``with_fc=False``); seed 001, section
+    3-3 (the classification backbone; 23,587,712 parameters in Keras' layout, which adds conv
+    biases).
+
+    Examples
+    --------
+    The 1000-way ``fc`` has 2048·1000 + 1000 = 2,049,000 parameters; without it 23,508,032
+    remain.
+
+    >>> m = resnet50()
+    >>> sum(p.numel() for p in m.parameters())
+    25557032
+    >>> m.reset_classifier(None)
+    >>> sum(p.numel() for p in m.parameters())
+    23508032
+    """
+    return build_resnet("resnet50", **kwargs)
+
+
+def resnet101(**kwargs: Any) -> ResNet:
+    """Build ResNet-101 (bottleneck blocks, 3-4-23-3 per stage; 44,549,160 parameters with ``fc``).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The freshly initialised model (see :func:`build_resnet`).
+
+    Raises
+    ------
+    ValueError
+        For an invalid keyword value (see :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 ("101-layer"); parameter count as torchvision's ``resnet101``.
+
+    Examples
+    --------
+    >>> m = resnet101(width=8, with_fc=False)
+    >>> [len(m.layer1), len(m.layer2), len(m.layer3), len(m.layer4)], m.out_channels
+    ([3, 4, 23, 3], 256)
+    """
+    return build_resnet("resnet101", **kwargs)
+
+
+def resnet152(**kwargs: Any) -> ResNet:
+    """Build ResNet-152 (bottleneck blocks, 3-8-36-3 per stage; 60,192,808 parameters with ``fc``).
+
+    Parameters
+    ----------
+    **kwargs
+        Keyword arguments of :class:`ResNet` (``num_classes``, ``with_fc``, ``last_stride``,
+        ``in_channels``, ``width``, ``zero_init_residual``).
+
+    Returns
+    -------
+    ResNet
+        The freshly initialised model (see :func:`build_resnet`).
+
+    Raises
+    ------
+    ValueError
+        For an invalid keyword value (see :class:`ResNet`).
+    TypeError
+        For an unknown keyword argument.
+
+    References
+    ----------
+    K. He, X. Zhang, S. Ren, J. Sun, "Deep residual learning for image recognition", CVPR 2016,
+    Table 1 ("152-layer"); parameter count as torchvision's ``resnet152``.
+
+    Examples
+    --------
+    >>> m = resnet152(width=8, with_fc=False)
+    >>> [len(m.layer1), len(m.layer2), len(m.layer3), len(m.layer4)], m.out_channels
+    ([3, 8, 36, 3], 256)
+    """
+    return build_resnet("resnet152", **kwargs)

@@ -54,6 +54,12 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         If the file is missing, unreadable, in the legacy format, or does not hold a mapping of
         tensors.
 
+    References
+    ----------
+    Hugging Face safetensors format specification (https://github.com/huggingface/safetensors);
+    PyTorch documentation, "Serialization semantics" (``torch.load(weights_only=True)``);
+    torchvision's reference training scripts (``{"model": ...}`` checkpoints).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -102,6 +108,12 @@ def unwrap_state_dict(obj: Any, *, source: str = "weights") -> dict[str, torch.T
     ValueError
         If no mapping of names to tensors is found.
 
+    References
+    ----------
+    PyTorch documentation, "Serialization semantics" (``torch.load(weights_only=True)``);
+    ``torch.nn.DataParallel`` / ``DistributedDataParallel`` (the ``module.`` prefix);
+    Lightning checkpoints (``{"state_dict": ...}``).
+
     Examples
     --------
     >>> unwrap_state_dict({"state_dict": {"module.fc.bias": torch.zeros(1)}})
@@ -141,6 +153,11 @@ def file_sha256(path: str | os.PathLike) -> str:
     OSError
         If the file cannot be read.
 
+    References
+    ----------
+    NIST FIPS 180-4, "Secure Hash Standard" (SHA-256; the digest of ``b"abc"`` starts
+    ``ba7816bf8f01cfea``).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -171,10 +188,25 @@ def weights_record(path: str | os.PathLike | None) -> dict[str, str] | None:
     dict or None
         ``{"path": absolute path, "sha256": digest}``, or None without weights.
 
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+
+    References
+    ----------
+    NIST FIPS 180-4, "Secure Hash Standard" (SHA-256, see :func:`file_sha256`).
+
     Examples
     --------
     >>> weights_record(None) is None
     True
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.bin"
+    >>> _ = p.write_bytes(b"abc")
+    >>> rec = weights_record(p)
+    >>> rec["path"] == str(p.resolve()), rec["sha256"][:16]
+    (True, 'ba7816bf8f01cfea')
     """
     if path is None:
         return None
@@ -199,10 +231,33 @@ def load_weights(
     prefix : str
         Only keys starting with this prefix are used, with the prefix removed (e.g. ``"backbone."``).
 
+    Returns
+    -------
+    nn.Module
+        ``model`` itself, with the weights loaded in place.
+
     Raises
     ------
     ValueError
-        Listing missing and unexpected keys (strict) or mismatched shapes.
+        Listing missing and unexpected keys (strict) or mismatched shapes; or if the weights file
+        cannot be read (see :func:`read_state_dict`).
+
+    References
+    ----------
+    PyTorch documentation, "Serialization semantics" (``torch.load(weights_only=True)``);
+    ``torch.nn.Module.load_state_dict``. The key names of :class:`nlvision.nn.ResNet` are
+    torchvision's, so its ResNet state dicts load strictly.
+
+    Examples
+    --------
+    >>> src, dst = nn.Linear(2, 1), nn.Linear(2, 1)
+    >>> _ = load_weights(dst, {"backbone." + k: v for k, v in src.state_dict().items()}, prefix="backbone.")
+    >>> torch.equal(dst.weight, src.weight)
+    True
+    >>> load_weights(nn.Linear(2, 1), {"weight": torch.zeros(1, 2)})
+    Traceback (most recent call last):
+    ...
+    ValueError: weights do not match Linear: 1 missing key(s) [bias], 0 unexpected key(s) []
     """
     state = read_state_dict(path_or_state) if not isinstance(path_or_state, Mapping) else dict(path_or_state)
     if prefix:
@@ -231,6 +286,37 @@ def _short(keys: list[str], n: int = 5) -> str:
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, task: str, config: Mapping[str, Any]) -> Path:
     """Save ``model``'s weights with the task name and model configuration, atomically.
 
+    The file is a safetensors file; its metadata key ``"nlvision"`` holds the JSON
+    ``{"task": task, "config": config}`` (values JSON cannot encode are written with ``str``).
+    Tensors are detached, moved to the CPU and made contiguous first.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination file (``.safetensors`` by convention); its folder is created if needed and
+        the file only appears once completely written.
+    model : nn.Module
+        The model whose ``state_dict()`` is saved.
+    task : str
+        Task name checked by :func:`load_checkpoint` (e.g. ``"classify"``, ``"reid"``, ``"pose"``).
+    config : mapping
+        The model configuration needed to rebuild the model.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        If the destination is a folder or cannot be written (see :func:`nlvision.atomic.atomic_path`).
+
+    References
+    ----------
+    Hugging Face safetensors format specification (https://github.com/huggingface/safetensors),
+    header metadata (a string-to-string map).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -252,14 +338,43 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, task: str, con
 def load_checkpoint(path: str | os.PathLike, *, task: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a checkpoint written by :func:`save_checkpoint` and check its task.
 
+    Parameters
+    ----------
+    path : path-like
+        The checkpoint file.
+    task : str
+        The task the checkpoint must belong to.
+
     Returns
     -------
-    (state_dict, config)
+    state_dict : dict of str to torch.Tensor
+        The weights (on the CPU).
+    config : dict
+        The model configuration saved with them (empty if none was saved).
 
     Raises
     ------
     ValueError
-        If the file is not an nlvision checkpoint or belongs to another task.
+        If the file is missing, not a safetensors file, not an nlvision checkpoint (no or invalid
+        ``"nlvision"`` metadata), or belongs to another task.
+
+    References
+    ----------
+    Hugging Face safetensors format specification (https://github.com/huggingface/safetensors),
+    header metadata.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "m.safetensors"
+    >>> _ = save_checkpoint(p, nn.Linear(3, 2), task="reid", config={"depth": 50})
+    >>> state, cfg = load_checkpoint(p, task="reid")
+    >>> {k: tuple(v.shape) for k, v in state.items()}, cfg
+    ({'bias': (2,), 'weight': (2, 3)}, {'depth': 50})
+    >>> load_checkpoint(p, task="pose")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: ...: checkpoint is for task 'reid', expected 'pose'
     """
     p = Path(path)
     if not p.is_file():
