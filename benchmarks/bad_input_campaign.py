@@ -35,6 +35,10 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="bad_input_"))
     try:
         ws = cat.Workspace(root)
+        cat.prepare()  # imports and the app, outside the per-case time limit
+        rc, _, err = cat.run_argv(["noise", "estimate", str(ws.good)], root)
+        if rc != 0:
+            raise SystemExit(f"the harness is broken: a harmless run exited {rc}: {err.strip()[:300]}")
         cases = cat.generate_cases()
         if args.only:
             cases = [c for c in cases if any(c.command.name.startswith(o) for o in args.only)]

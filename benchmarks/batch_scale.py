@@ -1,7 +1,9 @@
 """Speed-up of ``denoise --jobs 2`` over the serial run on a 200-image batch (issue #14).
 
 Anchor: the serial run (``--jobs 1``) of the same command on the same files, in the same process,
-alternating the order of the two engines over several repetitions. Outputs are compared byte for
+alternating the order of the two engines over several repetitions. Besides wall time it records the
+CPU seconds of each run (this process + its finished workers): their ratio is the parallel
+overhead, independent of how loaded the shared machine is. Outputs are compared byte for
 byte (the speed-up must not change a single pixel). Prints per-repetition times, the speed-up's
 mean and 95 % CI (t distribution), and the machine's load average.
 
@@ -45,19 +47,29 @@ def make_images(folder: Path, n: int, size: int) -> None:
         Image.fromarray(np.round(np.clip(crop, 0, 1) * 255).astype(np.uint8)).save(folder / f"img{i:03d}.png")
 
 
-def run(src: Path, out: Path, jobs: int) -> float:
+def _cpu() -> float:
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run(src: Path, out: Path, jobs: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its finished workers)."""
     from nlvision.cli import main
 
     if out.exists():
         shutil.rmtree(out)
     buf_out, buf_err = io.StringIO(), io.StringIO()
+    cpu0 = _cpu()
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf_out), contextlib.redirect_stderr(buf_err):
         rc = main(["denoise", str(src), str(out), "--sigma", "20", "--jobs", str(jobs), "--json"])
     seconds = time.perf_counter() - start
+    cpu = _cpu() - cpu0
     if rc != 0:
         raise SystemExit(f"denoise --jobs {jobs} exited {rc}: {buf_err.getvalue()[-500:]}")
-    return seconds
+    return seconds, cpu
 
 
 def main() -> None:
@@ -76,19 +88,21 @@ def main() -> None:
         src = work / "in"
         make_images(src, args.n, args.size)
         run(src, work / "warm", 1)  # imports, caches
-        serial, parallel, ratios = [], [], []
+        serial, parallel, ratios, cpu_ratios = [], [], [], []
         for rep in range(args.reps):
             order = [(1, "serial"), (args.jobs, "parallel")]
             if rep % 2:
                 order.reverse()
-            times = {}
+            times, cpus = {}, {}
             for jobs, name in order:
-                times[name] = run(src, work / name, jobs)
+                times[name], cpus[name] = run(src, work / name, jobs)
             serial.append(times["serial"])
             parallel.append(times["parallel"])
             ratios.append(times["serial"] / times["parallel"])
-            print(f"rep {rep}: serial {times['serial']:.2f} s, --jobs {args.jobs} {times['parallel']:.2f} s, "
-                  f"speed-up {ratios[-1]:.2f}x  (load {os.getloadavg()[0]:.2f})", flush=True)
+            cpu_ratios.append(cpus["parallel"] / cpus["serial"])
+            print(f"rep {rep}: serial {times['serial']:.2f} s ({cpus['serial']:.2f} CPU-s), --jobs {args.jobs} "
+                  f"{times['parallel']:.2f} s ({cpus['parallel']:.2f} CPU-s), speed-up {ratios[-1]:.2f}x  "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
         same = all((work / "serial" / p.name).read_bytes() == p.read_bytes() for p in (work / "parallel").iterdir())
         same = same and len(list((work / "parallel").iterdir())) == args.n
         mean = statistics.mean(ratios)
@@ -102,11 +116,14 @@ def main() -> None:
             "images": args.n, "size": args.size, "jobs": args.jobs, "reps": args.reps,
             "serial_s_median": statistics.median(serial), "parallel_s_median": statistics.median(parallel),
             "speedup_mean": mean, "speedup_ci95": [mean - half, mean + half], "outputs_identical": same,
+            "cpu_parallel_over_serial_mean": statistics.mean(cpu_ratios),
+            "ideal_speedup_on_idle_cores": args.jobs / statistics.mean(cpu_ratios),
             "cpus": os.cpu_count(), "load_avg_1min_end": os.getloadavg()[0], "machine": platform.platform(),
         }
         print(json.dumps(summary, indent=2))
         print(f"speed-up of {args.jobs} workers vs serial: {mean:.2f}x (95% CI {mean - half:.2f}-{mean + half:.2f}), "
-              f"outputs identical: {same}")
+              f"outputs identical: {same}; CPU of the parallel run / serial: {statistics.mean(cpu_ratios):.2f} "
+              f"(speed-up on {args.jobs} idle cores at most {args.jobs / statistics.mean(cpu_ratios):.2f}x)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -42,8 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_files as hf  # noqa: E402
 
 #: Verbs whose baseline runs long computations (training, benchmarks, reports).
-HEAVY = ("train", "robustness", "benchmark", "ladder", "demo", "src evaluate", "dictionary learn", "anomaly fit",
-         "reid evaluate", "pose evaluate", "classify evaluate")
+HEAVY = ("train", "robustness", "study", "benchmark", "ladder", "demo", "src evaluate", "dictionary learn", "anomaly fit",
+         "reid evaluate", "pose evaluate", "classify evaluate", "anomaly evaluate", "export")
 
 #: Known-valid values of required options (anything else gets "1").
 REQUIRED_DEFAULTS = {"--scheme": "block_shuffle", "--database": "peid", "--sigma": "10"}
@@ -468,16 +468,53 @@ class Outcome:
 _APP_CACHE: dict[str, Any] = {}
 
 
-@contextlib.contextmanager
-def _cached_app():
-    """Build the Typer app and its click command once (typer's get_command costs ~50 ms a call)."""
+def warm_imports() -> None:
+    """Import every nlvision module and the heavy libraries once, outside any case's time limit.
+
+    A time limit that fires in the middle of a first ``import torch`` would leave a half-initialised
+    module behind for every later case (and a loaded machine can take more than 10 s to import it).
+    """
+    import importlib
+    import pkgutil
+
+    import nlvision
+
+    for mod in ("torch", "torch._dynamo", "lightning.pytorch", "pytorch_lightning", "safetensors.torch", "scipy.ndimage",
+                "skimage.metrics", "sklearn.linear_model", "tifffile", "cv2", "matplotlib.pyplot", "pywt"):
+        try:
+            importlib.import_module(mod)
+        except Exception:
+            pass
+    for info in pkgutil.walk_packages(nlvision.__path__, "nlvision."):
+        if info.name.endswith("__main__"):
+            continue  # importing it would run the CLI
+        try:
+            importlib.import_module(info.name)
+        except Exception:
+            pass
+
+
+def prepare() -> None:
+    """Warm the imports and build the app once; call outside any time limit."""
     import typer
 
     import nlvision.cli as cli
 
-    if "app" not in _APP_CACHE:
-        _APP_CACHE["app"] = cli.build_app()
-        _APP_CACHE["command"] = typer.main.get_command(_APP_CACHE["app"])
+    if "command" not in _APP_CACHE:
+        warm_imports()
+        app = cli.build_app()
+        _APP_CACHE["command"] = typer.main.get_command(app)
+        _APP_CACHE["app"] = app
+
+
+@contextlib.contextmanager
+def _cached_app():
+    """Reuse the app and its click command (typer's get_command costs ~50 ms a call)."""
+    import typer
+
+    import nlvision.cli as cli
+
+    prepare()
     original_build, original_get = cli.build_app, typer.main.get_command
     cli.build_app = lambda: _APP_CACHE["app"]
     typer.main.get_command = lambda app: _APP_CACHE["command"] if app is _APP_CACHE["app"] else original_get(app)
@@ -485,6 +522,22 @@ def _cached_app():
         yield
     finally:
         cli.build_app, typer.main.get_command = original_build, original_get
+
+
+def run_argv(argv: list[str], workdir: Path) -> tuple[int, str, str]:
+    """Run the app on ``argv`` in ``workdir`` (no time limit): (exit code, stdout, stderr)."""
+    from nlvision.cli import main
+
+    prepare()
+    out_buf, err_buf = io.StringIO(), io.StringIO()
+    old_cwd = os.getcwd()
+    try:
+        os.chdir(workdir)
+        with contextlib.redirect_stdout(out_buf), contextlib.redirect_stderr(err_buf), _cached_app():
+            rc = main(argv)
+    finally:
+        os.chdir(old_cwd)
+    return rc, out_buf.getvalue(), err_buf.getvalue()
 
 
 def run_case(case: Case, ws: Workspace, workdir: Path, *, timeout: float = 20.0) -> Outcome:
@@ -503,6 +556,8 @@ def run_case(case: Case, ws: Workspace, workdir: Path, *, timeout: float = 20.0)
 
     def on_alarm(signum, frame):
         raise CaseTimeout()
+
+    prepare()
 
     old_cwd = os.getcwd()
     old_handler = signal.signal(signal.SIGALRM, on_alarm)
@@ -536,6 +591,8 @@ def run_case(case: Case, ws: Workspace, workdir: Path, *, timeout: float = 20.0)
         return Outcome(case.id, False, rc, "unpickled a malicious file", seconds)
     lines = [ln for ln in err.replace("\r", "\n").splitlines() if ln.strip()]
     error_lines = [ln for ln in lines if ln.startswith("error:")]
+    if crash and case.expect == "either" and crash.startswith("timeout") and "Traceback" not in err:
+        return Outcome(case.id, True, rc, "accepted (ran past the time limit)", seconds)
     if crash:
         return Outcome(case.id, False, rc, crash, seconds, err[-500:])
     if "Traceback" in err:

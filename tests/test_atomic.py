@@ -100,10 +100,12 @@ def test_messages_name_out_not_the_temporary(tmp_path):
             raise ValueError(f"cannot encode {tmp}")
     assert str(info.value) == f"cannot encode {out}"
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(OSError, match="afile is not a folder"):
-        write_json_atomic(tmp_path / "afile" / "x.json", 1)
-    with pytest.raises(IsADirectoryError, match="is a folder"):
+    with pytest.raises(OSError) as info:
+        write_json_atomic(tmp_path / "afile" / "sub" / "x.json", 1)
+    assert str(info.value) == f"cannot write {tmp_path / 'afile' / 'sub' / 'x.json'}: {tmp_path / 'afile'} is not a folder"
+    with pytest.raises(OSError) as info:
         write_json_atomic(tmp_path, 1)
+    assert str(info.value) == f"{tmp_path}: is a folder, expected a file path"
     locked = tmp_path / "locked"
     locked.mkdir()
     os.chmod(locked, 0o500)

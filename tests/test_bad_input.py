@@ -25,9 +25,88 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bad_input_catalogue as cat  # noqa: E402
 
-#: Cases known to fail on this branch because the fix belongs to another area's files (issue #14
-#: items assigned to the area helpers). They are listed, not hidden: the campaign still counts them.
-KNOWN_ELSEWHERE: dict[str, str] = {}
+#: Cases that failed on the `hostile` branch and on main + hostile (campaigns at 15:35 and 15:55 UTC) because the fix
+#: belongs to another area's files (issue #14 items assigned to the area helpers): case id ->
+#: (area, timed out, reason). Fast ones run as non-strict xfail (they pass once the area's fix is
+#: merged); the ones that time out are not run by default (each would cost 10 s). Remove entries as
+#: areas land; benchmarks/bad_input_campaign.py runs every case regardless.
+KNOWN_ELSEWHERE: dict[str, tuple[str, bool, str]] = {
+    "anomaly-benchmark:out=below_a_file": ("anomaly", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "anomaly-detect:model=npy_lie": ("anomaly", False, "uncaught MemoryError: Unable to allocate 298. GiB for an array with shape (40000000000,) a"),
+    "anomaly-detect:model=npz_lie": ("anomaly", False, "uncaught MemoryError: Unable to allocate 298. GiB for an array with shape (40000000000,) a"),
+    "classify-train:limit_batches=inf": ("classify+engine", False, "uncaught OverflowError: cannot convert float infinity to integer"),
+    "classify-train:limit_batches=nan": ("classify+engine", False, "uncaught MisconfigurationException: You have passed invalid value nan for limit_train_batc"),
+    "classify-train:lr=inf": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "classify-train:out=below_a_file": ("classify+engine", False, "exit 2 with 2 stderr line(s), 1 'error:' line(s)"),
+    "classify-train:weight_decay=inf": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "classify-train:weight_decay=nan": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "classify-train:weights=empty": ("classify+engine", False, "uncaught IndexError: list index out of range"),
+    "classify-train:weights=pickle_ckpt": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
+    "classify-train:weights=pickle_npz": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
+    "classify-train:weights=pickle_pt": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
+    "demo:out=below_a_file": ("report (lead)", False, "exit 2 with 2 stderr line(s), 1 'error:' line(s)"),
+    "denoise:out=equals_input": ("restoration", False, "overwrote its input good.png"),
+    "dictionary-learn:output=equals_input": ("restoration", False, "accepted a hostile value (exit 0)"),
+    "encrypt:output=equals_input": ("security", False, "overwrote its input good.png"),
+    "inpaint:out=equals_input": ("restoration", False, "overwrote its input good.png"),
+    "inpaint:refine_tau_max=huge": ("restoration", False, "uncaught RuntimeError: value cannot be converted to type float without overflow"),
+    "inpaint:sigma=huge": ("restoration", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
+    "mask:apply=below_a_file": ("restoration", False, "wrote despite the error: out/out.png"),
+    "mask:apply=empty_name": ("restoration", False, "wrote despite the error: out/out.png"),
+    "mask:apply=equals_input": ("restoration", False, "overwrote its input good.png"),
+    "mask:apply=existing_folder": ("restoration", False, "wrote despite the error: out/out.png"),
+    "mask:apply=unknown_ext": ("restoration", False, "wrote despite the error: out/out.png"),
+    "mask:out=equals_input": ("restoration", False, "overwrote its input good.png"),
+    "noise-add:out=equals_input": ("restoration", False, "overwrote its input good.png"),
+    "pose-train:init=dev_zero": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=folder_empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=folder_hostile": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=image_as_model": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=json_huge": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=json_list": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=json_nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=npy_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=npz_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=npz_object": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=pickle_ckpt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=pickle_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=pickle_pt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=safetensors_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=text": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:init=trunc_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:limit_batches=inf": ("pose", False, "uncaught OverflowError: cannot convert float infinity to integer"),
+    "pose-train:limit_batches=nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:out=below_a_file": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=dev_zero": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=folder_empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=folder_hostile": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=image_as_model": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=json_huge": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=json_list": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=json_nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=npy_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=npz_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=npz_object": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=pickle_ckpt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=pickle_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=pickle_pt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=safetensors_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=text": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "pose-train:weights=trunc_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "reid-robustness:lr=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "reid-study:lr=huge": ("reid", False, "uncaught RuntimeError: value cannot be converted to type float without overflow"),
+    "reid-train:lr=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "reid-train:margin=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "reid-train:margin=nan": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "reid-train:weights=empty": ("reid", False, "uncaught IndexError: list index out of range"),
+    "reid-train:weights=pickle_pt": ("reid", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
+    "src-evaluate:lam=inf": ("restoration", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
+    "vsi-score:alpha=huge": ("security", False, "uncaught OverflowError: cannot convert float infinity to integer"),
+    "vsi-score:map_out=equals_input": ("security", False, "overwrote its input good.png"),
+    "vsi-score:search_stride=huge": ("security", False, "uncaught OverflowError: cannot convert float infinity to integer"),
+}
 
 
 def _all_cases():
@@ -37,15 +116,20 @@ def _all_cases():
         pytest.fail(f"cannot discover the commands: {exc}")
 
 
+#: For the heavy commands (training, benchmarks, reports: they build a model or data before most
+#: checks), the default run samples these values; ``-m slow`` runs every value.
+HEAVY_SAMPLE = {"pickle_pt", "safetensors_lie", "json_list", "npz_lie", "folder_hostile", "nan", "inf", "below_a_file",
+                "equals_input", "cifar_pickles", "png_bomb16", "tiff_header", "trunc_png", "text", "missing", "float255"}
+
+
 def _params():
     for case in _all_cases():
         marks = []
-        if case.command.heavy and case.expect == "either":
+        if case.command.heavy and (case.expect == "either" or case.value_id not in HEAVY_SAMPLE):
             marks.append(pytest.mark.slow)
-        for pattern, reason in KNOWN_ELSEWHERE.items():
-            if case.id.startswith(pattern):
-                marks.append(pytest.mark.xfail(reason=reason, run=False))
-                break
+        if case.id in KNOWN_ELSEWHERE:
+            area, timed_out, reason = KNOWN_ELSEWHERE[case.id]
+            marks.append(pytest.mark.xfail(reason=f"{area} area: {reason}", run=not timed_out, strict=False))
         yield pytest.param(case, id=case.id, marks=marks)
 
 
@@ -58,6 +142,17 @@ def workspace(tmp_path_factory):
 def test_contract(case, workspace, tmp_path):
     outcome = cat.run_case(case, workspace, tmp_path, timeout=10.0)
     assert outcome.ok, f"{outcome.reason}\n{outcome.stderr}"
+
+
+def test_baselines_succeed(workspace, tmp_path):
+    """The harness itself: harmless invocations pass (so 'rejected' means the hostile value was refused)."""
+    good = str(workspace.good)
+    for argv in (["noise", "estimate", good], ["noise", "add", good, str(tmp_path / "n.png"), "--sigma", "5"],
+                 ["denoise", good, str(tmp_path / "d.png"), "--sigma", "10"]):
+        rc, out, err = cat.run_argv(argv, tmp_path)
+        assert rc == 0, (argv, err)
+    rc, out, err = cat.run_argv(["noise", "estimate", str(workspace.bad_images["png_bomb16"])], tmp_path)
+    assert rc == 2 and err.startswith("error: ") and "above the limit" in err
 
 
 def test_catalogue_covers_every_command_and_kind():

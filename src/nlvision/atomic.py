@@ -18,6 +18,7 @@ A crash or a bad input never leaves a half-written file at the destination. The 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -29,7 +30,7 @@ import zlib
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-__all__ = ["TEMP_PREFIX", "atomic_path", "atomic_open", "write_text_atomic", "write_bytes_atomic", "write_json_atomic",
+__all__ = ["TEMP_PREFIX", "OutputError", "atomic_path", "atomic_open", "write_text_atomic", "write_bytes_atomic", "write_json_atomic",
            "savefig_atomic", "clean_stale_temporaries", "output_mode"]
 
 #: Prefix of every temporary file nlvision creates.
@@ -207,6 +208,13 @@ def _temp_name(dest: Path) -> tuple[str, str]:
     return prefix, tail
 
 
+class OutputError(OSError):
+    """An output could not be written; ``str()`` is the one-line message naming the destination."""
+
+    def __str__(self) -> str:
+        return self.strerror or super().__str__()
+
+
 def _rename_message(exc: BaseException, tmp: Path, dest: Path) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.replace(str(tmp), str(dest)).replace(tmp.name, dest.name)
@@ -246,14 +254,15 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     dest = Path(path)
     if dest.is_dir():
-        raise IsADirectoryError(21, "is a folder, expected a file path", str(dest))
+        raise OutputError(errno.EISDIR, f"{dest}: is a folder, expected a file path", str(dest))
     parent = dest.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise NotADirectoryError(20, f"cannot create {dest}: {parent} is not a folder", str(dest)) from None
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((a for a in [parent, *parent.parents] if a.exists() and not a.is_dir()), parent)
+        raise OutputError(errno.ENOTDIR, f"cannot write {dest}: {blocker} is not a folder", str(dest)) from None
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot create the folder of {dest}: {exc.strerror}", str(dest)) from None
+        raise OutputError(exc.errno, f"cannot write {dest}: cannot create its folder ({exc.strerror})", str(dest)) from None
     key = str(parent.resolve())
     if key not in _cleaned_dirs:
         _cleaned_dirs.add(key)
@@ -263,7 +272,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=tail if suffix is None else suffix, dir=parent)
     except OSError as exc:
-        raise OSError(exc.errno, f"cannot write {dest}: {exc.strerror}", str(dest)) from None
+        raise OutputError(exc.errno, f"cannot write {dest}: {exc.strerror}", str(dest)) from None
     os.close(fd)
     with _live_lock:
         _live.add(tmp_name)
@@ -276,7 +285,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         except OSError as exc:
             if exc.filename not in (None, tmp_name, tmp) and exc.filename2 not in (tmp_name, tmp, str(dest)):
                 raise  # about another file (an input the writer reads): keep its message
-            raise OSError(exc.errno, f"cannot write {dest}: {exc.strerror or _rename_message(exc, tmp, dest)}", str(dest)) from None
+            raise OutputError(exc.errno, f"cannot write {dest}: {exc.strerror or _rename_message(exc, tmp, dest)}", str(dest)) from None
         except (ValueError, TypeError) as exc:
             text = str(exc)
             if str(tmp) in text or tmp.name in text:
