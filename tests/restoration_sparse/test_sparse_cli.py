@@ -87,7 +87,7 @@ def test_src_evaluate(capsys):
 
 
 def test_dictionary_show(tmp_path, capsys):
-    from nlvision.restoration.dictionary import default_dictionary
+    from nlvision.restoration import default_dictionary
 
     assert main(["dictionary", "show", "-o", str(tmp_path / "atoms.png"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
@@ -101,7 +101,7 @@ def test_dictionary_show(tmp_path, capsys):
 
 
 def test_inpaint_refine_option_wiring(files, capsys):
-    from nlvision.restoration.inpaint import InpaintConfig, inpaint, random_mask
+    from nlvision.restoration import InpaintConfig, inpaint, random_mask
 
     d, img = files
     m = random_mask(img.shape, 0.7, seed=5)

@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 
 from nlvision.imageio import validate_image
+from nlvision.restoration.noise import estimate_noise
 
 __all__ = [
     "AGGREGATIONS",
-    "DCTDenoiseConfig",
     "aggregation_weights",
+    "auto_sigma",
     "dct_matrix",
     "denoise_dct",
     "denoise_dct_dask",
@@ -43,6 +43,8 @@ __all__ = [
     "rgb_to_opponent",
 ]
 
+#: Estimates below this level (image units) are halved by :func:`auto_sigma`.
+LOW_SIGMA = 2.0 / 255.0
 #: Valid ``aggregation`` names.
 AGGREGATIONS = ("uniform", "sparsity", "none")
 #: Named thresholds (``"<k>sigma"`` strings such as ``"2.5sigma"`` are accepted too).
@@ -61,30 +63,32 @@ _OPPONENT = np.array(
 )
 
 
-@dataclass(frozen=True)
-class DCTDenoiseConfig:
-    """Parameters of :func:`denoise_dct` with the seed's defaults.
-
-    Attributes
-    ----------
-    patch_size : int
-        Side p of the square patches (seed and lecture: 8; the IPOL code defaults to 16).
-    threshold : str or float
-        ``"3sigma"`` (seed default, tau = 3 sigma), ``"universal"`` (tau = sigma sqrt(2 ln p^2),
-        Donoho & Johnstone), ``"<k>sigma"`` or an absolute tau in image units.
-    aggregation : str
-        ``"uniform"`` (w = 1), ``"sparsity"`` (w = 1/||x_hat||_0) or ``"none"``.
-    """
-
-    patch_size: int = 8
-    threshold: Threshold = "3sigma"
-    aggregation: str = "uniform"
-
-
 def dct_matrix(p: int) -> np.ndarray:
     """Orthonormal DCT-II matrix ``D`` with ``D[k, a]`` the k-th basis vector at sample a.
 
     The 2-D DCT of a patch ``P`` is ``D @ P @ D.T`` (same as ``scipy.fft.dctn(P, norm="ortho")``).
+    This is the project's one DCT matrix (the sliding-DCT denoiser and the refinement of the
+    inpainting use it).
+
+    Parameters
+    ----------
+    p : int
+        Size (>= 2).
+
+    Returns
+    -------
+    ndarray, shape (p, p)
+        Orthonormal DCT-II matrix (rows are the basis vectors), float64.
+
+    Raises
+    ------
+    ValueError
+        If ``p < 2``.
+
+    References
+    ----------
+    Seed 003, "Sliding DCT" (the 2-D DCT of each patch); N. Ahmed, T. Natarajan, K. R. Rao,
+    "Discrete cosine transform", IEEE Trans. Computers C-23, 1974.
 
     Examples
     --------
@@ -207,7 +211,7 @@ def resolve_threshold(threshold: Threshold, sigma: float, patch_size: int = 8) -
     Returns
     -------
     float
-        tau.
+        The threshold tau (image units).
 
     Raises
     ------
@@ -463,6 +467,48 @@ def _prepare(image: Any, patch_size: Any, channel_axis: Any, name: str = "image"
     return arr, p, arr.ndim == 3
 
 
+def auto_sigma(image: np.ndarray, channel_axis: int | None = None) -> float:
+    """Noise level the denoisers use for ``sigma=None``: safe when the estimate is not trusted.
+
+    :func:`nlvision.restoration.estimate_noise`'s estimate, halved when its confidence is
+    low (weak-texture scarcity, structured or correlated content) or when it is below 2/255
+    (there, film grain and sensor texture of the clean image are as strong as the noise):
+    denoising with too small a sigma leaves some noise, with too large a sigma it removes image
+    content and can make the result worse than the input (issue #15). Measured in
+    ``benchmarks/results/restoration_dct.md`` ("sigma auto").
+
+    Parameters
+    ----------
+    image : ndarray
+        Noisy image in [0, 1], (H, W) or (H, W, C) with ``channel_axis``.
+    channel_axis : int, optional
+        Channel axis of colour images (the mean over channels is returned).
+
+    Returns
+    -------
+    float
+        Sigma in image units.
+
+    Raises
+    ------
+    ValueError
+        As :func:`nlvision.restoration.estimate_noise`.
+
+    References
+    ----------
+    Seed 003, "Noise Estimation"; issue #15 ("a noise estimate that never hurts").
+
+    Examples
+    --------
+    >>> z = 0.5 + np.random.default_rng(0).normal(0, 0.05, (64, 64))
+    >>> round(auto_sigma(z), 2)
+    0.05
+    """
+    est = estimate_noise(image, channel_axis)
+    low = est.confidence == "low" or est.sigma < LOW_SIGMA
+    return est.sigma * (0.5 if low else 1.0)
+
+
 def denoise_dct(
     image: np.ndarray,
     sigma: float | None = None,
@@ -487,7 +533,7 @@ def denoise_dct(
         with ``channel_axis`` set. Every pixel of the output is estimated (borders included).
     sigma : float, optional
         Noise standard deviation in image units (e.g. 20/255). ``None`` estimates it with
-        :func:`nlvision.restoration.noise.estimate_sigma` (mean over channels for colour).
+        :func:`auto_sigma` (the robust estimate, halved when its confidence is low).
     patch_size : int
         Patch side p >= 2 (default 8, as in the seed).
     threshold : str or float
@@ -533,10 +579,7 @@ def denoise_dct(
     arr, p, color = _prepare(image, patch_size, channel_axis)
     aggregation = _check_aggregation(aggregation)
     if sigma is None:
-        from nlvision.restoration.noise import estimate_sigma
-
-        est = estimate_sigma(arr, channel_axis=-1 if color else None)
-        sigma = float(np.mean(est))
+        sigma = auto_sigma(arr, channel_axis=-1 if color else None)
         if sigma <= 0:
             raise ValueError("sigma: the estimated noise level is 0 (a noise-free image?); pass sigma explicitly")
     sigma = _check_sigma(sigma)
@@ -558,6 +601,23 @@ def denoise_dct(
     return out
 
 
+def _sample_chunks(darr: Any, max_pixels: int = 2**22) -> np.ndarray:
+    """A bounded, deterministic sample of a dask image for noise estimation: evenly spaced
+    chunks (at most ``max_pixels`` pixels), tiled side by side into one array. Only those
+    chunks are computed."""
+    import dask
+
+    grid = [len(c) for c in darr.chunks[:2]]
+    ch_h, ch_w = darr.chunksize[0], darr.chunksize[1]
+    n_max = max(1, max_pixels // max(1, ch_h * ch_w))
+    ids = [(i, j) for i in range(grid[0]) for j in range(grid[1])]
+    if len(ids) > n_max:
+        ids = [ids[k] for k in np.linspace(0, len(ids) - 1, n_max).round().astype(int)]
+    blocks = dask.compute(*[darr.blocks[i, j] for i, j in ids])
+    h = min(b.shape[0] for b in blocks)
+    return np.concatenate([np.asarray(b[:h], dtype=np.float64) for b in blocks], axis=1)
+
+
 def denoise_dct_dask(
     image: Any,
     sigma: float | None = None,
@@ -569,8 +629,9 @@ def denoise_dct_dask(
     chunks: int | tuple[int, int] = 1024,
     compute: bool = True,
 ) -> Any:
-    """:func:`denoise_dct` through ``dask.array.map_overlap`` for images larger than memory or
-    for a cluster (optional extra ``[scale]``).
+    """Run :func:`denoise_dct` chunk by chunk through ``dask.array.map_overlap`` (``[scale]`` extra).
+
+    For images larger than memory or for a cluster.
 
     Each chunk is extended by ``p - 1`` pixels on each side: every patch that contains a pixel
     of the chunk then lies inside the extended chunk, so the result equals :func:`denoise_dct`
@@ -580,8 +641,17 @@ def denoise_dct_dask(
     ----------
     image : ndarray or dask.array.Array
         As for :func:`denoise_dct` (channels last for colour).
-    sigma, patch_size, threshold, aggregation, channel_axis
-        As for :func:`denoise_dct`; ``aggregation="none"`` is not supported here.
+    sigma : float, optional
+        Noise standard deviation (image units). None estimates it from a bounded, deterministic
+        sample of chunks (never the whole array).
+    patch_size : int
+        As for :func:`denoise_dct`.
+    threshold : str or float
+        As for :func:`denoise_dct`.
+    aggregation : {"uniform", "sparsity"}
+        As for :func:`denoise_dct`; ``"none"`` is not supported here.
+    channel_axis : int, optional
+        -1 for colour images (channels last).
     chunks : int or (int, int)
         Spatial chunk size (ignored when ``image`` is already a dask array).
     compute : bool
@@ -590,6 +660,8 @@ def denoise_dct_dask(
     Returns
     -------
     ndarray or dask.array.Array
+        Denoised image (computed, or lazy with ``compute=False``); float32 for float32 input,
+        float64 otherwise.
 
     Raises
     ------
@@ -629,9 +701,7 @@ def denoise_dct_dask(
     if darr.shape[0] < p or darr.shape[1] < p:
         raise ValueError(f"image: shape {darr.shape} is smaller than the {p}x{p} patch (patch_size={p})")
     if sigma is None:
-        from nlvision.restoration.noise import estimate_sigma
-
-        sigma = float(np.mean(estimate_sigma(np.asarray(darr), channel_axis=-1 if color else None)))
+        sigma = auto_sigma(_sample_chunks(darr), channel_axis=-1 if color else None)
     sigma = _check_sigma(sigma)
     tau = resolve_threshold(threshold, sigma, p)
     if min(c for cs in darr.chunks[:2] for c in cs) < p:
