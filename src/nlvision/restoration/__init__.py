@@ -60,6 +60,7 @@ from nlvision.restoration.sparse import (
     omp_masked,
     omp_masked_codes,
 )
+from nlvision.restoration.vst import add_poisson_gaussian_noise, generalized_anscombe, inverse_generalized_anscombe
 from nlvision.restoration.sparse_denoise import KSVDDenoiseConfig, denoise_ksvd
 from nlvision.restoration.src_classify import (
     SRCClassifier,
@@ -90,6 +91,9 @@ __all__ = [
     "sigma_mad",
     "sigma_pca",
     "add_noise",
+    "add_poisson_gaussian_noise",
+    "generalized_anscombe",
+    "inverse_generalized_anscombe",
     # sparse coding and dictionaries
     "SparseCodes",
     "omp",

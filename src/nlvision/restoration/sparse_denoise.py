@@ -35,7 +35,9 @@ class KSVDDenoiseConfig:
     adapt_iterations : int
         K-SVD iterations on the noisy patches (the paper's J = 10; 0 = global dictionary only).
     training_patches : int
-        Random patches of the noisy image used for the adaptation (KSVD-Box: 40,000).
+        Cap on the random patches of the noisy image used for the adaptation (KSVD-Box:
+        40,000); the number used is ``min(cap, max(n_positions // 4, 4 K))``, so it scales
+        with the image.
     lam : float or None
         Weight of the noisy image in the final average; None = 30/σ₂₅₅ (the paper's choice).
     seed : int or None
@@ -69,7 +71,9 @@ def _denoise_gray(
         rng = np.random.default_rng(cfg.seed)
         windows = np.lib.stride_tricks.sliding_window_view(z, (p, p))
         n_pos = windows.shape[0] * windows.shape[1]
-        ntr = min(cfg.training_patches, n_pos)
+        # scales with the image (a quarter of its patch positions, at least 4 per atom): small
+        # images train on few patches and are fast; 512x512 reaches the cap (KSVD-Box: 40,000)
+        ntr = min(cfg.training_patches, n_pos, max(n_pos // 4, 4 * D.shape[1]))
         pick = rng.choice(n_pos, size=ntr, replace=False)
         T = windows[pick // windows.shape[1], pick % windows.shape[1]].reshape(ntr, n)
         T = T - T.mean(axis=1, keepdims=True)
