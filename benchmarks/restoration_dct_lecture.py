@@ -18,7 +18,7 @@ import numpy as np
 from skimage import color, data
 
 from nlvision.metrics import psnr
-from nlvision.restoration.dct import denoise_dct
+from nlvision.restoration import denoise_dct
 
 SIGMA = 20 / 255
 LECTURE = {"tiles aligned": 35.747, "tiles shifted": 23.645, "uniform": 30.582, "sparsity": 35.656}

@@ -20,7 +20,7 @@ import sys
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np, torch
-from nlvision.restoration.dct import denoise_dct, denoise_dct_dask
+from nlvision.restoration import denoise_dct, denoise_dct_dask
 n, variant = int(sys.argv[1]), sys.argv[2]
 rng = np.random.default_rng(0)
 i = np.arange(n, dtype=np.float32)

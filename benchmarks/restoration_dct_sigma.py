@@ -18,7 +18,7 @@ import numpy as np
 from skimage import color, data
 from skimage.restoration import estimate_sigma as sk_estimate_sigma
 
-from nlvision.restoration.noise import add_noise, estimate_sigma
+from nlvision.restoration import add_noise, estimate_sigma
 
 SIGMAS = (5, 10, 20, 30, 50)
 

@@ -19,7 +19,7 @@ import scipy.fft
 from skimage import data
 
 from nlvision.metrics import psnr
-from nlvision.restoration.dct import denoise_dct
+from nlvision.restoration import denoise_dct
 
 SIGMA = 20 / 255
 SEED = 0

@@ -30,8 +30,8 @@ def main() -> None:
     import skimage.data
 
     from nlvision.imageio import to_float, to_gray
-    from nlvision.restoration.dct import denoise_dct
-    from nlvision.restoration.sparse_denoise import KSVDDenoiseConfig, denoise_ksvd
+    from nlvision.restoration import denoise_dct
+    from nlvision.restoration import KSVDDenoiseConfig, denoise_ksvd
 
     try:
         import bm3d

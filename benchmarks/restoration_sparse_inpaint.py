@@ -38,7 +38,7 @@ def main() -> None:
     from skimage.restoration import inpaint_biharmonic
 
     from nlvision.imageio import to_float, to_gray
-    from nlvision.restoration.inpaint import InpaintConfig, inpaint, random_mask, text_mask
+    from nlvision.restoration import InpaintConfig, inpaint, random_mask, text_mask
 
     torch.set_num_threads(1)
     try:

@@ -25,7 +25,7 @@ def patches(n: int, seed: int = 0) -> np.ndarray:
     import skimage.data
 
     from nlvision.imageio import to_float, to_gray
-    from nlvision.restoration.patches import extract_patches
+    from nlvision.restoration import extract_patches
 
     img = to_gray(to_float(skimage.data.astronaut()))  # not a training image of the dictionary
     P = extract_patches(img, 8)
@@ -52,8 +52,8 @@ def main() -> None:
     n = 6000 if args.quick else 60000
     from sklearn.linear_model import orthogonal_mp, orthogonal_mp_gram
 
-    from nlvision.restoration.dictionary import default_dictionary
-    from nlvision.restoration.sparse import omp_codes, omp_masked_codes
+    from nlvision.restoration import default_dictionary
+    from nlvision.restoration import omp_codes, omp_masked_codes
 
     D = default_dictionary()
     X = patches(n)

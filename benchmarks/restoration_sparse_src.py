@@ -25,7 +25,7 @@ def main() -> None:
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import LinearSVC
 
-    from nlvision.restoration.src_classify import SRCClassifier, SRCConfig, load_digits_split
+    from nlvision.restoration import SRCClassifier, SRCConfig, load_digits_split
 
     Xtr, Xte, ytr, yte = load_digits_split(0.25, 0)
     occ = Xte.copy()

@@ -538,39 +538,199 @@ def _read_with_pillow(p: Path, header: Any = None) -> np.ndarray:
         return np.asarray(im)
 
 
-def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
-    """Write a float [0, 1] image atomically (temporary file, then rename).
+#: Bit depths :func:`save_image` can write, per extension (32 = float32 samples).
+FORMAT_BIT_DEPTHS = {
+    ".png": (8, 16),
+    ".tif": (8, 16, 32),
+    ".tiff": (8, 16, 32),
+    ".jpg": (8,),
+    ".jpeg": (8,),
+    ".bmp": (8,),
+    ".pgm": (8, 16),
+    ".ppm": (8,),
+    ".pnm": (8,),
+}
 
-    Values are clipped to [0, 1] and rounded to ``bit_depth`` (8 or 16) bits. The format comes
-    from the extension (16-bit is supported for PNG gray and TIFF).
+
+def check_bit_depth(path: str | os.PathLike, bit_depth: int, channels: int = 1) -> int:
+    """Check that the file format of ``path`` can hold ``bit_depth``-bit samples.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file; its extension selects the format.
+    bit_depth : int
+        8, 16 (unsigned integer samples) or 32 (float32 samples).
+    channels : int, optional
+        Number of channels (PGM holds gray only).
+
+    Returns
+    -------
+    int
+        ``bit_depth``, validated.
 
     Raises
     ------
     ValueError
-        If the image is invalid, the extension unknown, or the bit depth unsupported.
+        Unknown extension, or a bit depth the format cannot hold (one line naming both).
+
+    Examples
+    --------
+    >>> check_bit_depth("a.png", 16)
+    16
+    >>> check_bit_depth("a.jpg", 16)
+    Traceback (most recent call last):
+    ...
+    ValueError: a.jpg: a .jpg file cannot hold 16-bit samples (it holds 8); use .png or .tif, or ask for 8 bits
     """
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         raise ValueError(f"{p}: unknown image extension {ext!r}; expected one of {', '.join(IMAGE_EXTENSIONS)}")
-    if bit_depth not in (8, 16):
-        raise ValueError(f"bit_depth: expected 8 or 16, got {bit_depth}")
+    if isinstance(bit_depth, bool) or bit_depth not in (8, 16, 32):
+        raise ValueError(f"bit_depth: expected 8, 16 or 32 (float), got {bit_depth!r}")
+    allowed = FORMAT_BIT_DEPTHS[ext]
+    if ext == ".pgm" and channels > 1:
+        allowed = (8,)
+    if bit_depth not in allowed:
+        kind = "float32" if bit_depth == 32 else f"{bit_depth}-bit"
+        better = ".tif" if bit_depth == 32 else ".png or .tif"
+        raise ValueError(
+            f"{p}: a {ext} file cannot hold {kind} samples (it holds {'/'.join(map(str, allowed))}); "
+            f"use {better}, or ask for 8 bits"
+        )
+    return int(bit_depth)
+
+
+def image_bit_depth(path: str | os.PathLike) -> int:
+    """Bit depth of the samples stored in an image file: 8, 16 or 32 (float).
+
+    Reads only the header. 1/2/4-bit and palette files count as 8-bit; integer TIFF samples
+    wider than 16 bits and float TIFF/"F"-mode files as 32 (float).
+
+    Parameters
+    ----------
+    path : path-like
+        Image file.
+
+    Returns
+    -------
+    int
+        8, 16 or 32.
+
+    Raises
+    ------
+    ValueError
+        If the file does not exist or its header cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.png"
+    >>> _ = save_image(f, np.zeros((4, 4, 3)), bit_depth=16)
+    >>> image_bit_depth(f)
+    16
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{p}: no such file")
+    try:
+        if p.suffix.lower() in _TIFF:
+            import tifffile
+
+            with tifffile.TiffFile(p) as tf:
+                dt = np.dtype(tf.series[0].dtype)
+            if np.issubdtype(dt, np.floating) or dt.itemsize > 2:
+                return 32
+            return 16 if dt.itemsize == 2 else 8
+        with open(p, "rb") as fh:
+            head = fh.read(26)
+        if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n":
+            return 16 if head[24] == 16 else 8
+        from PIL import Image
+
+        with Image.open(p) as im:
+            mode = im.mode
+        if mode.startswith("I;16") or mode.endswith(";16") or mode == "I":
+            return 16
+        return 32 if mode == "F" else 8
+    except ValueError:
+        raise
+    except Exception as exc:
+        raise ValueError(f"{p}: cannot read the image header ({type(exc).__name__})") from None
+
+
+def save_image(path: str | os.PathLike, image: np.ndarray, *, bit_depth: int = 8) -> Path:
+    """Write a float [0, 1] image atomically (temporary file, then rename).
+
+    Values are clipped to [0, 1] and stored with ``bit_depth`` bits: 8 or 16 (rounded to
+    unsigned integers, full scale 255 / 65535) or 32 (float32 samples, TIFF only). 16-bit is
+    written for gray and colour PNG (colour through OpenCV), PGM (gray) and TIFF. The format
+    comes from the extension; nothing is written when the image, the extension or the bit
+    depth is invalid.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file.
+    image : ndarray
+        (H, W) or (H, W, C) image in [0, 1].
+    bit_depth : int, optional
+        8 (default), 16 or 32 (float).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If the image is invalid, the extension unknown, or the format cannot hold the bit depth.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "a.tif"
+    >>> _ = save_image(f, np.full((2, 2), 0.25), bit_depth=32)
+    >>> float(load_image(f)[0, 0])
+    0.25
+    """
+    p = Path(path)
     image = validate_image(image)
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
-    scale = 255 if bit_depth == 8 else 65535
-    data = np.round(np.clip(image, 0.0, 1.0) * scale).astype(np.uint8 if bit_depth == 8 else np.uint16)
+    ext = p.suffix.lower()
+    check_bit_depth(p, bit_depth, 1 if image.ndim == 2 else image.shape[2])
+    clipped = np.clip(image, 0.0, 1.0)
+    if bit_depth == 32:
+        data = clipped.astype(np.float32)
+    else:
+        scale = 255 if bit_depth == 8 else 65535
+        data = np.round(clipped * scale).astype(np.uint8 if bit_depth == 8 else np.uint16)
     with atomic_path(p) as tmp:
         if ext in _TIFF:
             import tifffile
 
-            tifffile.imwrite(tmp, data)
+            tifffile.imwrite(tmp, data, photometric="rgb" if data.ndim == 3 and data.shape[2] in (3, 4) else None)
+        elif bit_depth == 16 and data.ndim == 3:
+            import cv2  # Pillow cannot write 16-bit colour PNG; OpenCV can (BGR order)
+
+            bgr = data[..., [2, 1, 0, 3][: data.shape[2]]] if data.shape[2] in (3, 4) else data
+            ok, buf = cv2.imencode(".png", np.ascontiguousarray(bgr))
+            if not ok:
+                raise ValueError(f"{p}: OpenCV could not encode a 16-bit colour PNG")
+            tmp.write_bytes(buf.tobytes())
         else:
             from PIL import Image
 
-            if bit_depth == 16 and (data.ndim != 2 or ext != ".png"):
-                raise ValueError(f"{p}: 16-bit output is supported for gray PNG and TIFF only")
-            Image.fromarray(data).save(tmp, format=_PIL_FORMATS[ext])
+            if bit_depth == 16:
+                im = Image.fromarray(data.astype(np.uint16))
+                if ext == ".pgm":
+                    im = Image.fromarray(data.astype(np.int32), mode="I")
+                im.save(tmp, format=_PIL_FORMATS[ext])
+            else:
+                Image.fromarray(data).save(tmp, format=_PIL_FORMATS[ext])
     return p
 
 

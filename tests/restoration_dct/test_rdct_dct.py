@@ -9,7 +9,7 @@ import pytest
 import scipy.fft
 from scipy.signal import convolve2d
 
-from nlvision.restoration.dct import (
+from nlvision.restoration import (
     aggregation_weights,
     dct_matrix,
     denoise_dct,

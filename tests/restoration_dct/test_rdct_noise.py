@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import median_abs_deviation
 
 from nlvision.metrics import mse, psnr, ssim
-from nlvision.restoration.noise import add_noise, estimate_sigma, sigma_mad, sigma_pca
+from nlvision.restoration import add_noise, estimate_sigma, sigma_mad, sigma_pca
 
 
 def test_mad_matches_formula_by_hand():

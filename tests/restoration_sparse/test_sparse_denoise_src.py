@@ -5,8 +5,8 @@ from sklearn.linear_model import Lasso
 from sklearn.neighbors import KNeighborsClassifier
 from skimage.metrics import peak_signal_noise_ratio
 
-from nlvision.restoration.sparse_denoise import KSVDDenoiseConfig, denoise_ksvd
-from nlvision.restoration.src_classify import SRCClassifier, SRCConfig, lasso_admm, load_digits_split
+from nlvision.restoration import KSVDDenoiseConfig, denoise_ksvd
+from nlvision.restoration import SRCClassifier, SRCConfig, lasso_admm, load_digits_split
 
 
 @pytest.fixture(scope="module")

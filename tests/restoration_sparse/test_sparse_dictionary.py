@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import skimage.data
 
-from nlvision.restoration.dictionary import default_dictionary, load_dictionary, save_dictionary
-from nlvision.restoration.patches import extract_patches
-from nlvision.restoration.sparse import omp
+from nlvision.restoration import default_dictionary, load_dictionary, save_dictionary
+from nlvision.restoration import extract_patches
+from nlvision.restoration import omp
 
 
 def test_roundtrip(tmp_path):

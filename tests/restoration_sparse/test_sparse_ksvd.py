@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nlvision.restoration.sparse import KSVDConfig, dct_dictionary, ksvd
+from nlvision.restoration import KSVDConfig, dct_dictionary, ksvd
 
 
 def _planted(n=20, k=40, m=1500, s=3, seed=0, noise=0.0):

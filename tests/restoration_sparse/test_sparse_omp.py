@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import orthogonal_mp, orthogonal_mp_gram
 
-from nlvision.restoration.sparse import SparseCodes, omp, omp_codes, omp_masked
+from nlvision.restoration import SparseCodes, omp, omp_codes, omp_masked
 
 
 def _problem(n=32, k=80, m=300, seed=0):

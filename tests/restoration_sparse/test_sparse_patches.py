@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.image import extract_patches_2d, reconstruct_from_patches_2d
 
-from nlvision.restoration.patches import aggregate_patches, extract_patches, patch_grid
+from nlvision.restoration import aggregate_patches, extract_patches, patch_grid
 
 
 def test_extract_matches_sklearn():
@@ -69,7 +69,7 @@ def test_aggregate_bad_input():
 
 @pytest.mark.parametrize("step, band", [(1, 7), (1, 1000), (3, 5)])
 def test_map_patches_equals_weighted_aggregation(step, band):
-    from nlvision.restoration.patches import map_patches
+    from nlvision.restoration import map_patches
 
     rng = np.random.default_rng(3)
     img = rng.random((21, 17))
@@ -92,7 +92,7 @@ def test_map_patches_equals_weighted_aggregation(step, band):
 
 
 def test_map_patches_bad_fn_output():
-    from nlvision.restoration.patches import map_patches
+    from nlvision.restoration import map_patches
 
     with pytest.raises(ValueError, match="fn must return"):
         map_patches(np.zeros((8, 8)), 4, lambda S, r, c: (S[:, :2], np.ones(len(S))))

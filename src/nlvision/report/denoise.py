@@ -60,8 +60,8 @@ def build(out_dir: Path, quick: bool):
 
     from nlvision.metrics import psnr
     from nlvision.report.base import Section, figure_html, html_table
-    from nlvision.restoration.dct import denoise_dct
-    from nlvision.restoration.noise import add_noise, estimate_sigma
+    from nlvision.restoration import denoise_dct
+    from nlvision.restoration import add_noise, estimate_sigma
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -45,8 +45,8 @@ def build(out_dir: Path, quick: bool):
 
     from nlvision.imageio import to_float
     from nlvision.report.base import Section, figure_html, html_table
-    from nlvision.restoration.dictionary import default_dictionary
-    from nlvision.restoration.inpaint import inpaint, random_mask, text_mask
+    from nlvision.restoration import default_dictionary
+    from nlvision.restoration import inpaint, random_mask, text_mask
 
     out_dir = Path(out_dir)
     D = default_dictionary()

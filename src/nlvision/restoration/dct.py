@@ -24,17 +24,17 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 
 from nlvision.imageio import validate_image
+from nlvision.restoration.noise import estimate_noise
 
 __all__ = [
     "AGGREGATIONS",
-    "DCTDenoiseConfig",
     "aggregation_weights",
+    "auto_sigma",
     "dct_matrix",
     "denoise_dct",
     "denoise_dct_dask",
@@ -43,6 +43,8 @@ __all__ = [
     "rgb_to_opponent",
 ]
 
+#: Estimates below this level (image units) are halved by :func:`auto_sigma`.
+LOW_SIGMA = 2.0 / 255.0
 #: Valid ``aggregation`` names.
 AGGREGATIONS = ("uniform", "sparsity", "none")
 #: Named thresholds (``"<k>sigma"`` strings such as ``"2.5sigma"`` are accepted too).
@@ -61,30 +63,32 @@ _OPPONENT = np.array(
 )
 
 
-@dataclass(frozen=True)
-class DCTDenoiseConfig:
-    """Parameters of :func:`denoise_dct` with the seed's defaults.
-
-    Attributes
-    ----------
-    patch_size : int
-        Side p of the square patches (seed and lecture: 8; the IPOL code defaults to 16).
-    threshold : str or float
-        ``"3sigma"`` (seed default, tau = 3 sigma), ``"universal"`` (tau = sigma sqrt(2 ln p^2),
-        Donoho & Johnstone), ``"<k>sigma"`` or an absolute tau in image units.
-    aggregation : str
-        ``"uniform"`` (w = 1), ``"sparsity"`` (w = 1/||x_hat||_0) or ``"none"``.
-    """
-
-    patch_size: int = 8
-    threshold: Threshold = "3sigma"
-    aggregation: str = "uniform"
-
-
 def dct_matrix(p: int) -> np.ndarray:
     """Orthonormal DCT-II matrix ``D`` with ``D[k, a]`` the k-th basis vector at sample a.
 
     The 2-D DCT of a patch ``P`` is ``D @ P @ D.T`` (same as ``scipy.fft.dctn(P, norm="ortho")``).
+    This is the project's one DCT matrix (the sliding-DCT denoiser and the refinement of the
+    inpainting use it).
+
+    Parameters
+    ----------
+    p : int
+        Size (>= 2).
+
+    Returns
+    -------
+    ndarray, shape (p, p)
+        Orthonormal DCT-II matrix (rows are the basis vectors), float64.
+
+    Raises
+    ------
+    ValueError
+        If ``p < 2``.
+
+    References
+    ----------
+    Seed 003, "Sliding DCT" (the 2-D DCT of each patch); N. Ahmed, T. Natarajan, K. R. Rao,
+    "Discrete cosine transform", IEEE Trans. Computers C-23, 1974.
 
     Examples
     --------
@@ -185,8 +189,8 @@ def _check_sigma(sigma: Any, name: str = "sigma") -> float:
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
         raise TypeError(f"{name}: expected a positive number, got {sigma!r}")
     s = float(sigma)
-    if not math.isfinite(s) or s <= 0:
-        raise ValueError(f"{name}: expected a positive finite number (image units, [0, 1] scale), got {sigma}")
+    if not math.isfinite(s) or s <= 0 or s > 1e6:
+        raise ValueError(f"{name}: expected a positive number up to 1e6 (image units, [0, 1] scale), got {sigma}")
     return s
 
 
@@ -207,7 +211,7 @@ def resolve_threshold(threshold: Threshold, sigma: float, patch_size: int = 8) -
     Returns
     -------
     float
-        tau.
+        The threshold tau (image units).
 
     Raises
     ------
@@ -243,7 +247,7 @@ def resolve_threshold(threshold: Threshold, sigma: float, patch_size: int = 8) -
     if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
         raise TypeError(f"threshold: expected a name or a number, got {threshold!r}")
     tau = float(threshold)
-    if not math.isfinite(tau) or tau < 0:
+    if not math.isfinite(tau) or tau < 0 or tau > 1e7:
         raise ValueError(f"threshold: expected a finite number >= 0, got {threshold}")
     return tau
 
@@ -297,12 +301,12 @@ def _check_aggregation(aggregation: Any) -> str:
 class _Bases:
     """Torch convolution weights for patch size p (cached)."""
 
-    _cache: dict[int, "_Bases"] = {}
+    _cache: dict[Any, "_Bases"] = {}
 
-    def __init__(self, p: int) -> None:
+    def __init__(self, p: int, device: Any = None) -> None:
         import torch
 
-        D = torch.from_numpy(dct_matrix(p).astype(np.float32))
+        D = torch.from_numpy(dct_matrix(p).astype(np.float32)).to(device or "cpu")
         self.p = p
         # forward: channel k*p + l holds coefficient (k, l) = sum_ab D[k,a] D[l,b] x[i+a, j+b]
         self.full = torch.einsum("ka,lb->klab", D, D).reshape(p * p, 1, p, p).contiguous()
@@ -310,13 +314,14 @@ class _Bases:
         self.cols = D.reshape(1, p, 1, p).expand(p, p, 1, p).reshape(p * p, 1, 1, p).contiguous()
         # inverse, pass 2: sum_k . D[k,a], overlap-add along rows
         self.rows = D.reshape(p, 1, p, 1).contiguous()
-        self.box = torch.ones(1, 1, p, p)
+        self.box = torch.ones(1, 1, p, p, device=D.device)
 
     @classmethod
-    def get(cls, p: int) -> "_Bases":
-        if p not in cls._cache:
-            cls._cache[p] = cls(p)
-        return cls._cache[p]
+    def get(cls, p: int, device: Any = None) -> "_Bases":
+        key = (p, str(device or "cpu"))
+        if key not in cls._cache:
+            cls._cache[key] = cls(p, device)
+        return cls._cache[key]
 
 
 def _block_rows(width_positions: int, p: int) -> int:
@@ -331,12 +336,12 @@ def _accumulate_band(x: Any, r0: int, r1: int, tau: float, p: int, sparsity: boo
     import torch
     import torch.nn.functional as F
 
-    B = _Bases.get(p)
+    B = _Bases.get(p, x.device)
     W = x.shape[-1]
     w = W - p + 1
     rows = r1 - r0 + p - 1
-    num = torch.zeros(1, 1, rows, W)
-    den = torch.zeros(1, 1, rows, W) if sparsity else None
+    num = torch.zeros(1, 1, rows, W, device=x.device)
+    den = torch.zeros(1, 1, rows, W, device=x.device) if sparsity else None
     col_block = 512
     row_block = _block_rows(w, p)
     with torch.no_grad():
@@ -359,7 +364,8 @@ def _accumulate_band(x: Any, r0: int, r1: int, tau: float, p: int, sparsity: boo
     return num, den
 
 
-def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool, workers: int = 1) -> np.ndarray:
+def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool, workers: int = 1,
+                             device: Any = None) -> np.ndarray:
     """Sliding-window denoising of one 2-D channel (float32 computation, float64 result).
 
     With ``workers > 1`` the patch rows are split into that many bands processed by threads
@@ -369,6 +375,9 @@ def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool, 
     H, W = z.shape
     h, w = H - p + 1, W - p + 1
     x = torch.from_numpy(np.ascontiguousarray(z, dtype=np.float32))[None, None]
+    if device is not None and str(device) != "cpu":
+        x = x.to(device)
+        workers = 1
     workers = max(1, min(int(workers), h // 8 or 1))
     if workers == 1:
         num, den = _accumulate_band(x, 0, h, tau, p, sparsity)
@@ -394,10 +403,10 @@ def _denoise_channel_sliding(z: np.ndarray, tau: float, p: int, sparsity: bool, 
     else:
         # uniform: the number of patches covering a pixel is separable (rows x columns);
         # dividing by the two factors in place avoids an image-sized count array
-        cr = torch.from_numpy(np.convolve(np.ones(h), np.ones(p)).astype(np.float32))
-        cc = torch.from_numpy(np.convolve(np.ones(w), np.ones(p)).astype(np.float32))
+        cr = torch.from_numpy(np.convolve(np.ones(h), np.ones(p)).astype(np.float32)).to(acc.device)
+        cc = torch.from_numpy(np.convolve(np.ones(w), np.ones(p)).astype(np.float32)).to(acc.device)
         acc.div_(cr[:, None]).div_(cc[None, :])
-    return acc.numpy().astype(np.float64)
+    return acc.cpu().numpy().astype(np.float64)
 
 
 def _tile_starts(n: int, p: int) -> np.ndarray:
@@ -429,7 +438,7 @@ def _denoise_channel_tiles(z: np.ndarray, tau: float, p: int) -> np.ndarray:
     return num / cnt
 
 
-def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str, workers: int = 1) -> np.ndarray:
+def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str, workers: int = 1, device: Any = None) -> np.ndarray:
     if aggregation == "none":
         return _denoise_channel_tiles(z, tau, p)
     import torch
@@ -439,7 +448,7 @@ def _denoise_gray(z: np.ndarray, tau: float, p: int, aggregation: str, workers: 
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return _denoise_channel_sliding(z, tau, p, sparsity=aggregation == "sparsity", workers=workers)
+        return _denoise_channel_sliding(z, tau, p, sparsity=aggregation == "sparsity", workers=workers, device=device)
     finally:
         torch.set_num_threads(previous)
 
@@ -463,6 +472,50 @@ def _prepare(image: Any, patch_size: Any, channel_axis: Any, name: str = "image"
     return arr, p, arr.ndim == 3
 
 
+def auto_sigma(image: np.ndarray, channel_axis: int | None = None, *, estimate: Any = None) -> float:
+    """Noise level the denoisers use for ``sigma=None``: safe when the estimate is not trusted.
+
+    :func:`nlvision.restoration.estimate_noise`'s estimate, halved when its confidence is
+    low (weak-texture scarcity, structured or correlated content) or when it is below 2/255
+    (there, film grain and sensor texture of the clean image are as strong as the noise):
+    denoising with too small a sigma leaves some noise, with too large a sigma it removes image
+    content and can make the result worse than the input (issue #15). Measured in
+    ``benchmarks/results/restoration_dct.md`` ("sigma auto").
+
+    Parameters
+    ----------
+    image : ndarray
+        Noisy image in [0, 1], (H, W) or (H, W, C) with ``channel_axis``.
+    channel_axis : int, optional
+        Channel axis of colour images (the mean over channels is returned).
+    estimate : NoiseEstimate, optional
+        An estimate of this image already computed (it is then not recomputed).
+
+    Returns
+    -------
+    float
+        Sigma in image units.
+
+    Raises
+    ------
+    ValueError
+        As :func:`nlvision.restoration.estimate_noise`.
+
+    References
+    ----------
+    Seed 003, "Noise Estimation"; issue #15 ("a noise estimate that never hurts").
+
+    Examples
+    --------
+    >>> z = 0.5 + np.random.default_rng(0).normal(0, 0.05, (64, 64))
+    >>> round(auto_sigma(z), 2)
+    0.05
+    """
+    est = estimate if estimate is not None else estimate_noise(image, channel_axis)
+    low = est.confidence == "low" or est.sigma < LOW_SIGMA
+    return est.sigma * (0.5 if low else 1.0)
+
+
 def denoise_dct(
     image: np.ndarray,
     sigma: float | None = None,
@@ -472,6 +525,7 @@ def denoise_dct(
     aggregation: str = "uniform",
     channel_axis: int | None = None,
     workers: int = 1,
+    device: str | None = None,
 ) -> np.ndarray:
     """Denoise an image by hard thresholding the DCT coefficients of all its p x p patches.
 
@@ -487,7 +541,7 @@ def denoise_dct(
         with ``channel_axis`` set. Every pixel of the output is estimated (borders included).
     sigma : float, optional
         Noise standard deviation in image units (e.g. 20/255). ``None`` estimates it with
-        :func:`nlvision.restoration.noise.estimate_sigma` (mean over channels for colour).
+        :func:`auto_sigma` (the robust estimate, halved when its confidence is low).
     patch_size : int
         Patch side p >= 2 (default 8, as in the seed).
     threshold : str or float
@@ -500,11 +554,15 @@ def denoise_dct(
         channel by channel.
     workers : int
         Threads working on bands of patch rows (default 1; the result does not depend on it).
+    device : str, optional
+        Torch device of the computation (``"cuda"``, ``"cuda:1"``, ``"cpu"``; default CPU).
+        The result equals the CPU one within float32 rounding (1e-5).
 
     Returns
     -------
     ndarray
-        Denoised image, float64, same shape as ``image`` (not clipped).
+        Denoised image, same shape as ``image`` (not clipped); float32 for float32 input,
+        float64 otherwise.
 
     Raises
     ------
@@ -533,29 +591,58 @@ def denoise_dct(
     arr, p, color = _prepare(image, patch_size, channel_axis)
     aggregation = _check_aggregation(aggregation)
     if sigma is None:
-        from nlvision.restoration.noise import estimate_sigma
-
-        est = estimate_sigma(arr, channel_axis=-1 if color else None)
-        sigma = float(np.mean(est))
+        sigma = auto_sigma(arr, channel_axis=-1 if color else None)
         if sigma <= 0:
             raise ValueError("sigma: the estimated noise level is 0 (a noise-free image?); pass sigma explicitly")
     sigma = _check_sigma(sigma)
     tau = resolve_threshold(threshold, sigma, p)
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise ValueError(f"workers: expected an integer >= 1, got {workers!r}")
+    device = _check_device(device)
+    out_dtype = np.float32 if np.asarray(image).dtype == np.float32 else np.float64
     if not color:
-        return _denoise_gray(arr, tau, p, aggregation, workers)
+        return _denoise_gray(arr, tau, p, aggregation, workers, device).astype(out_dtype, copy=False)
     channels = arr
     n = arr.shape[-1]
     if n >= 3:
         channels = arr.copy()
         channels[..., :3] = rgb_to_opponent(arr[..., :3])
-    out = np.stack([_denoise_gray(channels[..., c], tau, p, aggregation, workers) for c in range(n)], axis=-1)
+    out = np.stack([_denoise_gray(channels[..., c], tau, p, aggregation, workers, device) for c in range(n)], axis=-1)
     if n >= 3:
         out[..., :3] = opponent_to_rgb(out[..., :3])
     if channel_axis is not None and int(channel_axis) not in (-1, 2):
         out = np.moveaxis(out, -1, int(channel_axis))
-    return out
+    return out.astype(out_dtype, copy=False)
+
+
+def _check_device(device: Any) -> Any:
+    """None / "cpu" -> None (the CPU path); a CUDA device must exist."""
+    if device is None or str(device) == "cpu":
+        return None
+    if not isinstance(device, str) or not device.startswith(("cuda", "mps")):
+        raise ValueError(f"device: expected None, 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device: {device!r} requested but CUDA is not available")
+    return torch.device(device)
+
+
+def _sample_chunks(darr: Any, max_pixels: int = 2**22) -> np.ndarray:
+    """A bounded, deterministic sample of a dask image for noise estimation: evenly spaced
+    chunks (at most ``max_pixels`` pixels), tiled side by side into one array. Only those
+    chunks are computed."""
+    import dask
+
+    grid = [len(c) for c in darr.chunks[:2]]
+    ch_h, ch_w = darr.chunksize[0], darr.chunksize[1]
+    n_max = max(1, max_pixels // max(1, ch_h * ch_w))
+    ids = [(i, j) for i in range(grid[0]) for j in range(grid[1])]
+    if len(ids) > n_max:
+        ids = [ids[k] for k in np.linspace(0, len(ids) - 1, n_max).round().astype(int)]
+    blocks = dask.compute(*[darr.blocks[i, j] for i, j in ids])
+    h = min(b.shape[0] for b in blocks)
+    return np.concatenate([np.asarray(b[:h], dtype=np.float64) for b in blocks], axis=1)
 
 
 def denoise_dct_dask(
@@ -569,8 +656,9 @@ def denoise_dct_dask(
     chunks: int | tuple[int, int] = 1024,
     compute: bool = True,
 ) -> Any:
-    """:func:`denoise_dct` through ``dask.array.map_overlap`` for images larger than memory or
-    for a cluster (optional extra ``[scale]``).
+    """Run :func:`denoise_dct` chunk by chunk through ``dask.array.map_overlap`` (``[scale]`` extra).
+
+    For images larger than memory or for a cluster.
 
     Each chunk is extended by ``p - 1`` pixels on each side: every patch that contains a pixel
     of the chunk then lies inside the extended chunk, so the result equals :func:`denoise_dct`
@@ -580,8 +668,17 @@ def denoise_dct_dask(
     ----------
     image : ndarray or dask.array.Array
         As for :func:`denoise_dct` (channels last for colour).
-    sigma, patch_size, threshold, aggregation, channel_axis
-        As for :func:`denoise_dct`; ``aggregation="none"`` is not supported here.
+    sigma : float, optional
+        Noise standard deviation (image units). None estimates it from a bounded, deterministic
+        sample of chunks (never the whole array).
+    patch_size : int
+        As for :func:`denoise_dct`.
+    threshold : str or float
+        As for :func:`denoise_dct`.
+    aggregation : {"uniform", "sparsity"}
+        As for :func:`denoise_dct`; ``"none"`` is not supported here.
+    channel_axis : int, optional
+        -1 for colour images (channels last).
     chunks : int or (int, int)
         Spatial chunk size (ignored when ``image`` is already a dask array).
     compute : bool
@@ -590,6 +687,8 @@ def denoise_dct_dask(
     Returns
     -------
     ndarray or dask.array.Array
+        Denoised image (computed, or lazy with ``compute=False``); float32 for float32 input,
+        float64 otherwise.
 
     Raises
     ------
@@ -629,9 +728,7 @@ def denoise_dct_dask(
     if darr.shape[0] < p or darr.shape[1] < p:
         raise ValueError(f"image: shape {darr.shape} is smaller than the {p}x{p} patch (patch_size={p})")
     if sigma is None:
-        from nlvision.restoration.noise import estimate_sigma
-
-        sigma = float(np.mean(estimate_sigma(np.asarray(darr), channel_axis=-1 if color else None)))
+        sigma = auto_sigma(_sample_chunks(darr), channel_axis=-1 if color else None)
     sigma = _check_sigma(sigma)
     tau = resolve_threshold(threshold, sigma, p)
     if min(c for cs in darr.chunks[:2] for c in cs) < p:
@@ -653,5 +750,6 @@ def denoise_dct_dask(
     depth = {0: p - 1, 1: p - 1} if not color else {0: p - 1, 1: p - 1, 2: 0}
     if color and len(darr.chunks[2]) > 1:
         darr = darr.rechunk({2: -1})
-    result = darr.astype(np.float64).map_overlap(block, depth=depth, boundary="none", dtype=np.float64)
+    out_dtype = np.float32 if getattr(image, "dtype", None) == np.float32 else np.float64
+    result = darr.astype(np.float64).map_overlap(block, depth=depth, boundary="none", dtype=np.float64).astype(out_dtype)
     return result.compute() if compute else result

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import atomic_path
+from nlvision.restoration.sparse import normalize_atoms
+
 __all__ = ["save_dictionary", "load_dictionary", "default_dictionary", "DEFAULT_DICTIONARY_FILE"]
 
 #: File name of the shipped 8x8, 256-atom K-SVD dictionary (in ``nlvision/data``).
@@ -69,7 +72,6 @@ def save_dictionary(path: str | os.PathLike, dictionary: np.ndarray, **metadata:
     >>> load_dictionary(f).shape
     (4, 4)
     """
-    from nlvision.atomic import atomic_path
 
     D = _validate(dictionary, "argument 'dictionary'")
     path = Path(path)
@@ -114,6 +116,7 @@ def load_dictionary(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dictionary file not found: {path}")
+    _check_declared_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as data:
             if isinstance(data, np.ndarray):
@@ -138,6 +141,48 @@ def load_dictionary(path: str | os.PathLike) -> np.ndarray:
     return _validate(D, str(path))
 
 
+#: Largest number of elements a dictionary file may declare (refused before allocating).
+MAX_DICTIONARY_ELEMENTS = 2**24
+
+
+def _check_declared_sizes(path: Path) -> None:
+    """Read the .npy headers (of a .npy or of every member of a .npz) and refuse arrays that
+    declare more than :data:`MAX_DICTIONARY_ELEMENTS` elements, before any allocation."""
+    import zipfile
+
+    def check(fh: object, name: str) -> None:
+        try:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+        except Exception as exc:  # not an .npy member: np.load reports it below
+            if isinstance(exc, ValueError) and "declares" in str(exc):
+                raise
+            return
+        n = int(np.prod([int(v) for v in shape], dtype=object)) if len(shape) else 1
+        if n > MAX_DICTIONARY_ELEMENTS:
+            raise ValueError(
+                f"cannot read dictionary file {path}: array {name!r} declares shape {tuple(shape)} "
+                f"({n} elements > {MAX_DICTIONARY_ELEMENTS})"
+            )
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    with zf.open(info) as fh:
+                        check(fh, info.filename.removesuffix(".npy"))
+        else:
+            with open(path, "rb") as fh:
+                check(fh, path.name)
+    except ValueError:
+        raise
+    except Exception:  # corrupt archives are reported by np.load below
+        return
+
+
 def default_path() -> Path:
     """Path of the shipped default dictionary file."""
     return Path(str(resources.files("nlvision") / "data" / DEFAULT_DICTIONARY_FILE))
@@ -153,6 +198,7 @@ def default_dictionary() -> np.ndarray:
     Returns
     -------
     ndarray, shape (64, 256)
+        Unit-norm atoms (float64).
 
     Examples
     --------
@@ -164,9 +210,19 @@ def default_dictionary() -> np.ndarray:
 
 
 def resolve_dictionary(dictionary: np.ndarray | None, patch_size: int) -> np.ndarray:
-    """The dictionary a patch-coding routine works with: validated, unit-norm atoms.
+    """Return the dictionary a patch-coding routine works with: validated, unit-norm atoms.
 
-    ``None`` selects :func:`default_dictionary` (8x8 only).
+    Parameters
+    ----------
+    dictionary : ndarray, shape (p*p, K), optional
+        Atoms as columns; ``None`` selects :func:`default_dictionary` (8x8 only).
+    patch_size : int
+        Patch side p the dictionary must match.
+
+    Returns
+    -------
+    ndarray, shape (p*p, K)
+        Unit-norm atoms (float64).
 
     Raises
     ------
@@ -178,7 +234,6 @@ def resolve_dictionary(dictionary: np.ndarray | None, patch_size: int) -> np.nda
     >>> resolve_dictionary(np.array([[3.0], [4.0], [0.0], [0.0]]), 2).ravel().tolist()
     [0.6, 0.8, 0.0, 0.0]
     """
-    from nlvision.restoration.sparse import normalize_atoms
 
     p = patch_size
     if dictionary is None:

@@ -25,14 +25,25 @@ import math
 import numbers
 from typing import Any
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from nlvision.imageio import validate_image
 
-__all__ = ["METHODS", "add_noise", "estimate_sigma", "sigma_mad", "sigma_pca"]
+__all__ = [
+    "METHODS",
+    "NoiseEstimate",
+    "add_noise",
+    "estimate_noise",
+    "estimate_sigma",
+    "sigma_censored",
+    "sigma_mad",
+    "sigma_pca",
+]
 
 #: Valid ``method`` names of :func:`estimate_sigma`.
-METHODS = ("pca", "mad")
+METHODS = ("auto", "pca", "mad", "censored")
 
 _MAD_TO_SIGMA = 0.67449  # Phi^{-1}(3/4): MAD of N(0, 1)
 _MARGIN = 2.5  # refinement: patches whose mean is within _MARGIN sigma_hat of 0 or 1 are left out
@@ -49,7 +60,7 @@ def sigma_mad(image: np.ndarray) -> float:
     Returns
     -------
     float
-        sigma_hat in image units.
+        The estimate sigma_hat in image units.
 
     Raises
     ------
@@ -125,7 +136,7 @@ def sigma_pca(image: np.ndarray, patch_size: int = 7, *, max_iter: int = 10) -> 
     Returns
     -------
     float
-        sigma_hat in image units.
+        The estimate sigma_hat in image units.
 
     Raises
     ------
@@ -150,6 +161,13 @@ def sigma_pca(image: np.ndarray, patch_size: int = 7, *, max_iter: int = 10) -> 
     max_iter = _check_int(max_iter, "max_iter", 1)
     if z.shape[0] < p or z.shape[1] < p:
         raise ValueError(f"image: shape {z.shape} is smaller than the {p}x{p} patch (patch_size={p})")
+    return _pca_details(z, p, max_iter)["sigma"]
+
+
+def _pca_details(z: np.ndarray, p: int, max_iter: int = 10) -> dict:
+    """sigma_pca's computation, with the support it had: selected / total patches, whether the
+    unclipped selection had to fall back to all patches, and the white-noise floor (smallest
+    eigenvalue of the selected patches' covariance, Marchenko-Pastur corrected)."""
     from scipy.ndimage import maximum_filter, minimum_filter, uniform_filter
     from scipy.special import gammaincinv
 
@@ -157,26 +175,21 @@ def sigma_pca(image: np.ndarray, patch_size: int = 7, *, max_iter: int = 10) -> 
     pmin = _corner_filter(minimum_filter, z, p)
     pmax = _corner_filter(maximum_filter, z, p)
     mean = _corner_filter(uniform_filter, z, p)
-    eps = 0.5 / 255  # "saturated": within half an 8-bit level of the range limits
-    # only ends of the range that look clipped are treated as such (synthetic, unclipped
-    # noise may leave [0, 1]: nothing was saturated there)
+    eps = 0.5 / 255
     lo = 0.0 if z.min() >= 0.0 else -np.inf
     hi = 1.0 if z.max() <= 1.0 else np.inf
     unclipped = (pmin > lo + eps) & (pmax < hi - eps)
-    if np.count_nonzero(unclipped) < n_min:
+    fell_back = np.count_nonzero(unclipped) < n_min
+    if fell_back:
         unclipped = np.ones_like(unclipped)
-    # texture strength of every patch: sums of squared horizontal / vertical differences
     h, w = pmin.shape
-    gx = np.diff(z, axis=1) ** 2  # (H, W-1)
-    gy = np.diff(z, axis=0) ** 2  # (H-1, W)
+    gx = np.diff(z, axis=1) ** 2
+    gy = np.diff(z, axis=0) ** 2
     xi = _window_sum(gx, p, p - 1)[:h, :w] + _window_sum(gy, p - 1, p)[:h, :w]
-    trace = 2.0 * 2.0 * p * (p - 1)  # tr(Dh'Dh + Dv'Dv) for 'valid' differences inside the patch
+    trace = 2.0 * 2.0 * p * (p - 1)
     N = p * p
-    quantile = (2.0 * trace / N) * gammaincinv(N / 2.0, 0.99)  # Gamma(N/2, 2 tr/N) 99 % quantile
-    # initial estimate: Chen et al. on all unsaturated patches (biased upward by structure);
-    # the texture selection then lowers it to the fixed point (starting low would select only
-    # patches whose noise happened to be weak, a downward spiral)
-    sigma = _eigen_sigma(z, p, unclipped)
+    quantile = (2.0 * trace / N) * gammaincinv(N / 2.0, 0.99)
+    sigma, floor, n_sel = _eigen_sigma(z, p, unclipped, details=True)
     for _ in range(max_iter):
         if sigma <= 0:
             break
@@ -184,12 +197,12 @@ def sigma_pca(image: np.ndarray, patch_size: int = 7, *, max_iter: int = 10) -> 
         keep = (xi < quantile * sigma**2) & (mean > lo + margin) & (mean < hi - margin)
         if np.count_nonzero(keep) < n_min:
             break
-        new = _eigen_sigma(z, p, keep)
+        new, floor, n_sel = _eigen_sigma(z, p, keep, details=True)
         converged = abs(new - sigma) <= 1e-3 * sigma
         sigma = new
         if converged:
             break
-    return sigma
+    return {"sigma": sigma, "floor": floor, "n_selected": n_sel, "n_patches": h * w, "fell_back": fell_back}
 
 
 def _window_sum(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -199,14 +212,21 @@ def _window_sum(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
     return c[ph:, pw:] - c[:-ph, pw:] - c[ph:, :-pw] + c[:-ph, :-pw]
 
 
-def _eigen_sigma(z: np.ndarray, p: int, keep: np.ndarray, max_patches: int = 200_000) -> float:
+def _eigen_sigma(z: np.ndarray, p: int, keep: np.ndarray, max_patches: int = 200_000, details: bool = False):
     idx = np.flatnonzero(keep)
     if idx.size > max_patches:  # deterministic thinning bounds the cost on huge images
         idx = idx[:: int(math.ceil(idx.size / max_patches))]
     sel = np.zeros(keep.size, dtype=bool)
     sel[idx] = True
-    cov, _ = _patch_covariance(z, p, sel.reshape(keep.shape))
-    return math.sqrt(_noise_eigen_level(np.linalg.eigvalsh(cov)))
+    cov, n = _patch_covariance(z, p, sel.reshape(keep.shape))
+    eig = np.linalg.eigvalsh(cov)
+    sigma = math.sqrt(_noise_eigen_level(eig))
+    if not details:
+        return sigma
+    # Marchenko-Pastur: the smallest sample eigenvalue of white noise is ~ sigma^2 (1 - sqrt(d/n))^2
+    mp = (1.0 - math.sqrt(p * p / max(n, 1))) ** 2 if n > p * p else 0.0
+    floor = math.sqrt(max(float(eig[0]), 0.0) / mp) if mp > 0 else 0.0
+    return sigma, floor, int(n)
 
 
 def _corner_filter(filt: Any, z: np.ndarray, p: int) -> np.ndarray:
@@ -225,9 +245,251 @@ def _check_int(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _quantization_step(z: np.ndarray) -> float:
+    """1/255 or 1/65535 when every value is a multiple of it (8/16-bit files), else 0."""
+    sample = z.ravel()[:: max(1, z.size // 20000)]
+    for levels in (255, 65535):
+        if np.allclose(sample * levels, np.round(sample * levels), atol=1e-6 * levels):
+            return 1.0 / levels
+    return 0.0
+
+
+def sigma_censored(image: np.ndarray) -> tuple[float, float]:
+    """Noise level from the flat areas that sit at a range limit (binary and saturated images).
+
+    Where the clean image is exactly at 0 (or 1), the stored value is the clipped, quantised
+    noise ``v = round(max(0, n) / q) q``. Pixels whose 5 x 5 neighbourhood has its median at the
+    limit are taken; with the empirical CDF ``F`` of their distance to the limit, each level
+    ``k`` with 0.55 < F_k < 0.98 gives ``sigma_k = (k + 1/2) q / Phi^{-1}(F_k)`` (q the
+    quantisation step; for unquantised data the 60-90 % quantiles divided by the normal ones);
+    sigma_hat is the median of the sigma_k. Edge pixels that fall in the region lie in the
+    upper tail, which the 98 % cut leaves out.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+        Noisy gray image in [0, 1].
+
+    Returns
+    -------
+    sigma : float
+        The estimate (0 when no flat area sits at a limit).
+    support : float
+        Fraction of the pixels it used.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite image.
+
+    References
+    ----------
+    Censored-normal quantile matching (A. C. Cohen, "Truncated and Censored Samples", 1991);
+    issue #15 (binary images: every patch touches 0 or 1).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.zeros((64, 64)); y[:, 32:] = 1.0
+    >>> z = add_noise(y, 3 / 255, rng=rng, quantize=255)
+    >>> s, support = sigma_censored(z)
+    >>> bool(abs(s * 255 - 3) < 0.6), bool(support > 0.5)
+    (True, True)
+    """
+    from scipy.ndimage import median_filter
+    from scipy.special import ndtri
+
+    z = validate_image(image, allow_color=False)
+    q = _quantization_step(z)
+    estimates, used = [], 0
+    for limit in (0.0, 1.0):
+        at = np.abs(z - limit) <= 1e-9
+        if at.mean() < 0.02:
+            continue
+        med = median_filter(z, size=5, mode="nearest")
+        region = np.abs(med - limit) <= 1e-9
+        d = np.abs(z[region] - limit)
+        if d.size < 200:
+            continue
+        used += d.size
+        if q > 0:
+            k = np.arange(0, 64)
+            F = np.searchsorted(np.sort(d), (k + 0.5) * q, side="right") / d.size
+            ok = (F > 0.55) & (F < 0.98)
+            estimates.extend(((k[ok] + 0.5) * q / ndtri(F[ok])).tolist())
+        else:
+            u = np.array([0.6, 0.7, 0.8, 0.9])
+            estimates.extend((np.quantile(d, u) / ndtri(u)).tolist())
+    if not estimates:
+        return 0.0, 0.0
+    return float(np.median(estimates)), used / z.size
+
+
+@dataclass
+class NoiseEstimate:
+    """Result of :func:`estimate_noise`: the estimate, the estimator used and its reliability.
+
+    Parameters
+    ----------
+    sigma : float
+        Estimate for the whole image (mean over channels), image units.
+    sigma_per_channel : list of float
+        One estimate per channel (one value for gray images).
+    method : str
+        Estimator that produced ``sigma``: ``"pca"``, ``"censored"``, ``"floor"`` or ``"mad"``.
+    confidence : str
+        ``"high"`` or ``"low"``.
+    fallback : str or None
+        Why a fallback estimator was used (None when the primary one was trusted).
+    details : dict
+        Per-channel diagnostics (selected weak-texture patches, saturated fraction, the PCA
+        estimate and the white-noise floor).
+
+    References
+    ----------
+    Issue #15 ("a noise estimate that never hurts").
+
+    Examples
+    --------
+    >>> est = estimate_noise(0.5 + np.random.default_rng(0).normal(0, 0.05, (64, 64)))
+    >>> round(est.sigma, 2), est.method, est.confidence
+    (0.05, 'pca', 'high')
+    """
+
+    sigma: float
+    sigma_per_channel: list
+    method: str
+    confidence: str
+    fallback: str | None = None
+    details: dict = field(default_factory=dict)
+
+    def to_dict(self, scale: float = 1.0) -> dict:
+        """Return the fields as a JSON-ready dict with sigmas multiplied by ``scale``.
+
+        Parameters
+        ----------
+        scale : float, optional
+            Multiplier of the sigmas (255 for the CLI's full-scale/255 units).
+
+        Returns
+        -------
+        dict
+            ``sigma, sigma_per_channel, method, confidence, fallback, details``.
+        """
+        return {"sigma": self.sigma * scale, "sigma_per_channel": [v * scale for v in self.sigma_per_channel],
+                "method": self.method, "confidence": self.confidence, "fallback": self.fallback, "details": self.details}
+
+
+#: Weak-texture patches below which the PCA estimate is not trusted (fraction of all patches).
+_MIN_SUPPORT = 0.01
+#: Floor / PCA ratio below which the "noise" is not white (inherent grain, texture).
+_FLOOR_RATIO = 0.8
+#: The floor test is made only below this PCA level (at high sigma clipping bends the spectrum).
+_FLOOR_MAX_SIGMA = 8.0 / 255.0
+#: Fraction of pixels in flat areas at a range limit above which the censored estimator is used.
+_CENSORED_SUPPORT = 0.25
+
+
+def _robust_channel(z: np.ndarray, p: int) -> tuple[float, str, str | None, dict]:
+    cens, support = sigma_censored(z)
+    info = {"saturated_fraction": round(support, 4)}
+    if support >= _CENSORED_SUPPORT and cens > 0:
+        info["censored"] = cens
+        return cens, "censored", f"{100 * support:.0f} % of the pixels lie in flat areas at 0 or 1 (clipped)", info
+    d = _pca_details(z, p)
+    info.update(pca=d["sigma"], floor=d["floor"], weak_texture_patches=d["n_selected"], patches=d["n_patches"])
+    scarce = d["fell_back"] or d["n_selected"] < max(_MIN_SUPPORT * d["n_patches"], 4 * p * p)
+    coloured = (d["floor"] > 0 and d["floor"] < _FLOOR_RATIO * d["sigma"] and d["n_selected"] >= 20 * p * p
+                and d["sigma"] <= _FLOOR_MAX_SIGMA)
+    if scarce or coloured:
+        why = (f"only {d['n_selected']} weak-texture patches of {d['n_patches']}" if scarce else
+               f"the white-noise floor ({255 * d['floor']:.2f}/255) is far below the PCA level "
+               f"({255 * d['sigma']:.2f}/255): structured or correlated content")
+        if d["floor"] > 0:
+            return min(d["floor"], d["sigma"]), "floor", why, info
+        return d["sigma"], "pca", why, info
+    return d["sigma"], "pca", None, info
+
+
+def estimate_noise(image: np.ndarray, channel_axis: int | None = None, *, patch_size: int = 7) -> NoiseEstimate:
+    """Estimate white Gaussian noise robustly, with the estimator used and a confidence.
+
+    Per channel: (1) when >= 25 % of the pixels lie in flat areas at 0 or 1 (binary, saturated
+    images), :func:`sigma_censored`; (2) otherwise the patch-PCA estimate (:func:`sigma_pca`)
+    when it had enough weak-texture patches (>= 1 % of the patches) and its trailing
+    eigenvalues are white (smallest eigenvalue, Marchenko-Pastur corrected, >= 0.8 x the PCA
+    level, tested below 8/255); (3) otherwise the smaller of the PCA level and that white-noise floor, with
+    ``confidence="low"``: an under-estimate leaves some noise, an over-estimate removes
+    image content, so the fallback errs low. (:func:`nlvision.restoration.denoise_dct` with
+    ``sigma=None`` halves a low-confidence estimate for the same reason.)
+
+    Parameters
+    ----------
+    image : ndarray
+        Noisy image in [0, 1], (H, W), or (H, W, C) with ``channel_axis``.
+    channel_axis : int, optional
+        Channel axis of a colour image.
+    patch_size : int, optional
+        Patch side of the PCA estimator (default 7).
+
+    Returns
+    -------
+    NoiseEstimate
+        Estimate, estimator, confidence, fallback reason and diagnostics.
+
+    Raises
+    ------
+    ValueError
+        Empty / non-finite image, image smaller than the patch, bad channel axis.
+
+    References
+    ----------
+    Seed 003, "Noise Estimation"; Chen, Zhu & Heng (ICCV 2015); Liu, Tanaka & Okutomi (TIP
+    2013); Marchenko & Pastur (1967) for the smallest-eigenvalue correction.
+
+    Examples
+    --------
+    >>> y = np.zeros((64, 64)); y[16:48, 16:48] = 1.0          # a binary image
+    >>> est = estimate_noise(add_noise(y, 2 / 255, rng=0, quantize=255))
+    >>> est.method, bool(1.3 < est.sigma * 255 < 3)
+    ('censored', True)
+    """
+    arr = np.asarray(image) if not isinstance(image, (str, bytes)) else image
+    p = _check_int(patch_size, "patch_size", 2)
+    if channel_axis is not None:
+        if isinstance(channel_axis, bool) or not isinstance(channel_axis, numbers.Integral):
+            raise TypeError(f"channel_axis: expected an integer or None, got {channel_axis!r}")
+        if np.ndim(arr) != 3 or not -3 <= channel_axis < 3:
+            raise ValueError(f"channel_axis: {channel_axis!r} is invalid for an image of shape {np.shape(arr)}")
+        z = validate_image(np.moveaxis(np.asarray(arr), int(channel_axis), -1))
+        chans = [z[..., c] for c in range(z.shape[-1])]
+    else:
+        z = validate_image(arr, allow_color=True)
+        if z.ndim == 3:
+            raise ValueError(
+                f"image: got a 3-D array of shape {z.shape} with channel_axis=None; pass channel_axis=-1 for colour images"
+            )
+        chans = [z]
+    if chans[0].shape[0] < p or chans[0].shape[1] < p:
+        raise ValueError(f"image: shape {chans[0].shape} is smaller than the {p}x{p} patch (patch_size={p})")
+    results = [_robust_channel(c, p) for c in chans]
+    sig = [r[0] for r in results]
+    methods = {r[1] for r in results}
+    reasons = [r[2] for r in results if r[2]]
+    low = any(r[1] == "floor" or (r[1] == "pca" and r[2]) for r in results)
+    return NoiseEstimate(
+        sigma=float(np.mean(sig)),
+        sigma_per_channel=[float(v) for v in sig],
+        method="/".join(sorted(methods)),
+        confidence="low" if low else "high",
+        fallback=reasons[0] if reasons else None,
+        details={"channels": [r[3] for r in results]},
+    )
+
+
 def estimate_sigma(
     image: np.ndarray,
-    method: str = "pca",
+    method: str = "auto",
     channel_axis: int | None = None,
     *,
     patch_size: int = 7,
@@ -238,9 +500,11 @@ def estimate_sigma(
     ----------
     image : ndarray
         Noisy image in [0, 1], (H, W), or (H, W, C) with ``channel_axis`` set.
-    method : {"pca", "mad"}
-        ``"pca"`` (default): patch-PCA estimator (Chen, Zhu & Heng, ICCV 2015), robust to image
-        structure and to clipping. ``"mad"``: the seed's estimator
+    method : {"auto", "pca", "mad", "censored"}
+        ``"auto"`` (default): :func:`estimate_noise` (censored estimator on binary / saturated
+        images, patch PCA otherwise, the white-noise floor when the PCA estimate is not
+        trusted). ``"pca"``: patch-PCA estimator (Chen, Zhu & Heng, ICCV 2015), robust to image
+        structure and to clipping. ``"censored"``: :func:`sigma_censored`. ``"mad"``: the seed's estimator
         sigma_hat = MAD{z (*) [-1, 1]} / (0.67449 sqrt(2)).
     channel_axis : int, optional
         Channel axis of a colour image; each channel is estimated separately.
@@ -250,7 +514,7 @@ def estimate_sigma(
     Returns
     -------
     float or ndarray
-        sigma_hat (image units) for a gray image; an array of one value per channel otherwise.
+        The estimate sigma_hat (image units) for a gray image; one value per channel otherwise.
 
     Raises
     ------
@@ -287,6 +551,10 @@ def estimate_sigma(
         )
     if method == "mad":
         return sigma_mad(z)
+    if method == "censored":
+        return sigma_censored(z)[0]
+    if method == "auto":
+        return estimate_noise(z, patch_size=patch_size).sigma
     return sigma_pca(z, patch_size)
 
 

@@ -227,10 +227,13 @@ def map_patches(
     Parameters
     ----------
     image : ndarray, shape (H, W)
+        Image.
     patch_size : int
+        Patch side p.
     fn : callable
         ``fn(patches, rows, cols) -> (estimates (n, p*p), weights (n,))``.
     step : int, default 1
+        Stride between patch positions (the last patch always touches the border).
     band_patches : int, default 65536
         Patches per band (memory bound: about ``band_patches * p² * 8`` bytes per array).
 

@@ -52,7 +52,7 @@ _GRAM_UNTIL = 9
 class SparseCodes:
     """Sparse codes of ``N`` signals in compact form.
 
-    Attributes
+    Parameters
     ----------
     indices : ndarray of int, shape (N, k)
         Selected atoms in selection order; ``-1`` pads unused slots.
@@ -60,6 +60,16 @@ class SparseCodes:
         Coefficients of the selected atoms (0 in padded slots).
     n_atoms : int
         Number of atoms ``K`` of the dictionary.
+
+    References
+    ----------
+    Rubinstein, Zibulevsky & Elad, Technion CS-2008-08 (Batch-OMP's compact codes).
+
+    Examples
+    --------
+    >>> c = SparseCodes(np.array([[2, -1]]), np.array([[0.5, 0.0]]), n_atoms=3)
+    >>> c.to_dense().tolist(), c.n_nonzero.tolist()
+    ([[0.0, 0.0, 0.5]], [1])
     """
 
     indices: np.ndarray
@@ -346,7 +356,35 @@ def omp_codes(
     *,
     chunk_size: int = 512,
 ) -> SparseCodes:
-    """Batched OMP returning compact codes (see :func:`omp` for the parameters).
+    """Batched OMP returning compact codes instead of a dense matrix.
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_features, n_atoms)
+        Dictionary, atoms as columns.
+    X : ndarray, shape (n_signals, n_features) or (n_features,)
+        Signals as rows.
+    n_nonzero : int, optional
+        Maximum number of atoms per signal (see :func:`omp`).
+    tol : float or ndarray, optional
+        Squared residual norm at which a signal stops (see :func:`omp`).
+    chunk_size : int, optional
+        Signals processed together (default 512).
+
+    Returns
+    -------
+    SparseCodes
+        Selected atoms and coefficients of every signal.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`omp`.
+
+    References
+    ----------
+    Rubinstein, Zibulevsky & Elad, "Efficient implementation of the K-SVD algorithm using batch
+    orthogonal matching pursuit", Technion CS-2008-08.
 
     Examples
     --------
@@ -438,6 +476,35 @@ def omp_masked_codes(
     chunk_size: int = 512,
 ) -> SparseCodes:
     """Masked batched OMP returning compact codes (see :func:`omp_masked`).
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_features, n_atoms)
+        Full dictionary; each signal is coded against its rows at observed entries.
+    X : ndarray, shape (n_signals, n_features)
+        Signals as rows (values at unobserved entries are ignored).
+    mask : ndarray of bool, shape of ``X``
+        True where the entry is OBSERVED.
+    n_nonzero : int, optional
+        Maximum number of atoms per signal.
+    tol : float or ndarray, optional
+        Squared residual norm on the observed entries at which a signal stops.
+    chunk_size : int, optional
+        Signals processed together (default 512).
+
+    Returns
+    -------
+    SparseCodes
+        Selected atoms and coefficients of every signal.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`omp`; also a mask of another shape or not boolean / 0-1.
+
+    References
+    ----------
+    Seed 003, "Image inpainting" (OMP w.r.t. the inpainted dictionary P_i D).
 
     Examples
     --------
@@ -550,7 +617,26 @@ def omp_masked(
 
 
 def normalize_atoms(D: np.ndarray) -> np.ndarray:
-    """Columns of ``D`` scaled to unit l2 norm (zero columns are left at zero).
+    """Scale the columns of ``D`` to unit l2 norm (zero columns are left at zero).
+
+    Parameters
+    ----------
+    D : ndarray, shape (n_features, n_atoms)
+        Dictionary.
+
+    Returns
+    -------
+    ndarray
+        Dictionary with unit-norm atoms (float64).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Not a real 2-D array, or NaN/inf.
+
+    References
+    ----------
+    Seed 003, "Sparse coding" (atoms of unit norm).
 
     Examples
     --------
@@ -605,7 +691,7 @@ def dct_dictionary(patch_size: int = 8, n_atoms: int = 256) -> np.ndarray:
 class KSVDConfig:
     """K-SVD hyper-parameters (defaults from Aharon, Elad & Bruckstein 2006 / Elad & Aharon 2006).
 
-    Attributes
+    Parameters
     ----------
     n_iter : int
         K-SVD iterations (coding + dictionary update).
@@ -623,6 +709,15 @@ class KSVDConfig:
         replaced by the worst-represented training signal.
     seed : int or None
         Seed of the initialisation / replacement draws.
+
+    References
+    ----------
+    M. Aharon, M. Elad, A. Bruckstein, "K-SVD", IEEE TSP 54(11), 2006.
+
+    Examples
+    --------
+    >>> KSVDConfig(n_iter=5).n_nonzero
+    8
     """
 
     n_iter: int = 10
@@ -636,7 +731,29 @@ class KSVDConfig:
 
 @dataclass
 class KSVDResult:
-    """Output of :func:`ksvd`: the dictionary, the final codes and the error history."""
+    """Output of :func:`ksvd`: the dictionary, the final codes and the error history.
+
+    Parameters
+    ----------
+    dictionary : ndarray, shape (n_features, n_atoms)
+        Learned unit-norm atoms.
+    codes : SparseCodes
+        Codes of the training signals at the last iteration.
+    rmse_history : list of float
+        RMS representation error after each iteration.
+    n_replaced : int
+        Number of atoms replaced (unused or duplicated) over the run.
+
+    References
+    ----------
+    Aharon, Elad & Bruckstein, IEEE TSP 2006.
+
+    Examples
+    --------
+    >>> r = ksvd(np.random.default_rng(0).normal(size=(50, 4)), 4, KSVDConfig(n_iter=1, n_nonzero=1))
+    >>> r.dictionary.shape, len(r.rmse_history)
+    ((4, 4), 1)
+    """
 
     dictionary: np.ndarray
     codes: SparseCodes

@@ -14,27 +14,43 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["KSVDDenoiseConfig", "denoise_ksvd", "AGGREGATIONS"]
+from nlvision.imageio import validate_image
+from nlvision.restoration.dct import AGGREGATIONS, opponent_to_rgb, rgb_to_opponent
+from nlvision.restoration.dictionary import resolve_dictionary
+from nlvision.restoration.noise import estimate_sigma
+from nlvision.restoration.patches import map_patches, patch_grid
+from nlvision.restoration.sparse import KSVDConfig, ksvd, omp_codes
 
-AGGREGATIONS = ("uniform", "sparsity", "none")
+__all__ = ["KSVDDenoiseConfig", "denoise_ksvd", "AGGREGATIONS"]
 
 
 @dataclass
 class KSVDDenoiseConfig:
     """K-SVD denoising hyper-parameters (Elad & Aharon 2006 defaults).
 
-    Attributes
+    Parameters
     ----------
     gain : float
         C in the OMP stopping rule ``||r||² <= n (C σ)²`` (1.15).
     adapt_iterations : int
         K-SVD iterations on the noisy patches (the paper's J = 10; 0 = global dictionary only).
     training_patches : int
-        Random patches of the noisy image used for the adaptation (KSVD-Box: 40,000).
+        Cap on the random patches of the noisy image used for the adaptation (KSVD-Box:
+        40,000); the number used is ``min(cap, max(n_positions // 4, 4 K))``, so it scales
+        with the image.
     lam : float or None
         Weight of the noisy image in the final average; None = 30/σ₂₅₅ (the paper's choice).
     seed : int or None
         Seed of the training-patch draw and of K-SVD.
+
+    References
+    ----------
+    M. Elad, M. Aharon, IEEE TIP 15(12), 2006.
+
+    Examples
+    --------
+    >>> KSVDDenoiseConfig(adapt_iterations=0).gain
+    1.15
     """
 
     gain: float = 1.15
@@ -47,9 +63,6 @@ class KSVDDenoiseConfig:
 def _denoise_gray(
     z: np.ndarray, sigma: float, D: np.ndarray, p: int, aggregation: str, cfg: KSVDDenoiseConfig
 ) -> tuple[np.ndarray, np.ndarray]:
-    from nlvision.restoration.patches import map_patches, patch_grid
-    from nlvision.restoration.sparse import KSVDConfig, ksvd, omp_codes
-
     n = p * p
     tol = n * (cfg.gain * sigma) ** 2
     step = p if aggregation == "none" else 1
@@ -58,7 +71,9 @@ def _denoise_gray(
         rng = np.random.default_rng(cfg.seed)
         windows = np.lib.stride_tricks.sliding_window_view(z, (p, p))
         n_pos = windows.shape[0] * windows.shape[1]
-        ntr = min(cfg.training_patches, n_pos)
+        # scales with the image (a quarter of its patch positions, at least 4 per atom): small
+        # images train on few patches and are fast; 512x512 reaches the cap (KSVD-Box: 40,000)
+        ntr = min(cfg.training_patches, n_pos, max(n_pos // 4, 4 * D.shape[1]))
         pick = rng.choice(n_pos, size=ntr, replace=False)
         T = windows[pick // windows.shape[1], pick % windows.shape[1]].reshape(ntr, n)
         T = T - T.mean(axis=1, keepdims=True)
@@ -118,6 +133,7 @@ def denoise_ksvd(
     dictionary : ndarray, shape (p*p, K), optional
         Starting dictionary; default the shipped 8x8, 256-atom K-SVD dictionary.
     patch_size : int, default 8
+        Patch side p (must match the dictionary).
     aggregation : {"uniform", "sparsity", "none"}, default "uniform"
         As the DCT denoiser; ``"none"`` uses non-overlapping tiles.
     channel_axis : int, optional
@@ -126,7 +142,7 @@ def denoise_ksvd(
     adapt : bool, default True
         Refine the dictionary by K-SVD on the noisy patches.
     config : KSVDDenoiseConfig, optional
-        gain, adaptation iterations, training patches, λ, seed.
+        Gain, adaptation iterations, training patches, λ, seed.
 
     Returns
     -------
@@ -153,8 +169,6 @@ def denoise_ksvd(
     >>> bool(np.mean((out - clean) ** 2) < np.mean((noisy - clean) ** 2) / 4)
     True
     """
-    from nlvision.imageio import validate_image
-
     cfg = config if config is not None else KSVDDenoiseConfig()
     if not isinstance(cfg, KSVDDenoiseConfig):
         raise TypeError(f"config must be a KSVDDenoiseConfig, got {type(cfg).__name__}")
@@ -177,8 +191,6 @@ def denoise_ksvd(
         raise ValueError(f"image of shape {arr.shape} is smaller than patch_size={p}")
     color = arr.ndim == 3
     if sigma is None:
-        from nlvision.restoration.noise import estimate_sigma
-
         sigma = float(np.mean(estimate_sigma(arr, channel_axis=-1 if color else None)))
         if not sigma > 0:
             raise ValueError("sigma: the estimated noise level is 0 (a noise-free image?); pass sigma explicitly")
@@ -186,16 +198,12 @@ def denoise_ksvd(
         raise TypeError(f"sigma must be a number, got {sigma!r}")
     if not np.isfinite(sigma) or sigma <= 0:
         raise ValueError(f"sigma must be finite and > 0, got {sigma}")
-    from nlvision.restoration.dictionary import resolve_dictionary
-
     D = resolve_dictionary(dictionary, p)
     run_cfg = KSVDDenoiseConfig(**vars(cfg))
     if not adapt:
         run_cfg.adapt_iterations = 0
     if not color:
         return _denoise_gray(arr, float(sigma), D, p, aggregation, run_cfg)[0]
-    from nlvision.restoration.dct import opponent_to_rgb, rgb_to_opponent
-
     ch = arr.copy()
     nc = ch.shape[-1]
     if nc >= 3:
