@@ -129,3 +129,10 @@ def test_benchmark_quick_runs(capsys, tmp_path):
     assert rc == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[0]["method"] == "patch" and 0.5 < rows[0]["pixel_auroc"] <= 1.0
+
+
+def test_detect_refuses_out_equal_to_input_folder(model, files, capsys):
+    before = sorted(p.name for p in files.iterdir())
+    assert main(["anomaly", "detect", str(model), str(files), "-o", str(files)]) == 2
+    assert "also an input" in capsys.readouterr().err
+    assert sorted(p.name for p in files.iterdir()) == before

@@ -133,6 +133,10 @@ def detect(
         raise ValueError(f"--out: {out} exists and is not a folder")
     det = AnomalyDetector.load(model, method=method)
     files = _expand(images)
+    if out is not None:
+        for spec in images:
+            if Path(spec).exists() and Path(spec).resolve() == out.resolve():
+                raise ValueError(f"--out: {out} is also an input folder; choose another folder")
     import numpy as np
 
     from nlvision.cli._common import emit, run_batch

@@ -74,7 +74,7 @@ def make_model(method: str, *, quick: bool = False, fpr: float = 0.01, image_fpr
 
 def _data(dataset, zoom, seed, n_test):
     if dataset == "nanofibre":
-        b = make_nanofibre_benchmark(zoom=zoom, seed=seed, n_test=n_test)
+        b = make_nanofibre_benchmark(zoom=zoom, seed=seed, n_test=n_test, n_test_normal=20)
         return b["train"], b["val"], b["test"], b["test_normal"]
     b = make_texture_benchmark(dataset, n_test=n_test, zoom=zoom, seed=seed)
     return b.train, b.val, b.test, []
