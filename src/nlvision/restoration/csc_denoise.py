@@ -602,7 +602,7 @@ def denoise_patch_bpdn(
     filters : ndarray, shape (M, K, K), optional
         Filter bank; default the 8x8 DCT basis.
     lam : float, optional
-        l1 weight; default ``csc_lambda(sigma, "patch_l1")``.
+        The l1 weight; default ``csc_lambda(sigma, "patch_l1")``.
     channel_axis : int, optional
         Axis of the colour channels.
 
