@@ -15,7 +15,7 @@ import typer
 
 from nlvision.cli._common import emit, run_batch
 
-METHODS = ("dct", "ksvd")
+METHODS = ("dct", "ksvd", "csc", "csc-l0")
 
 noise_app = typer.Typer(help="Noise level estimation and synthetic noise.", no_args_is_help=True)
 
@@ -112,6 +112,10 @@ def _denoise_one(
             channel_axis=-1 if color else None,
             workers=workers,
         )
+    elif method in ("csc", "csc-l0"):
+        from nlvision.restoration.csc_denoise import denoise_csc
+
+        result = denoise_csc(image, sigma, penalty="l0" if method == "csc-l0" else "l1", channel_axis=-1 if color else None)
     else:
         from nlvision.restoration.sparse_denoise import denoise_ksvd
 
@@ -153,7 +157,7 @@ def denoise(
     ),
     threshold: str = typer.Option("3sigma", "--threshold", help="3sigma | universal | <k>sigma | T (0-255 units)."),
     aggregation: str = typer.Option("uniform", "--aggregation", help="uniform | sparsity | none."),
-    method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary)."),
+    method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary) | csc | csc-l0 (global convolutional sparse coding, 8x8 DCT filters)."),
     dictionary: Optional[Path] = typer.Option(None, "--dictionary", help="Dictionary file for --method ksvd."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image (or folder of same-named files) for PSNR."),
     workers: int = typer.Option(1, "--workers", help="Threads for the sliding DCT (same result for any value)."),

@@ -32,6 +32,14 @@ from nlvision.restoration.ecg.adapt import (
 from nlvision.restoration.ecg.beats import Beats, detect_r_peaks, segment_beats
 from nlvision.restoration.ecg.detect import HeartbeatDetector, beat_features
 from nlvision.restoration.ecg.evaluate import METHODS, AdaptationConfig, adaptation_benchmark, reconstruction_error
+from nlvision.restoration.ecg.pipeline import (
+    load_transform,
+    monitor_record,
+    record_beats,
+    save_transform,
+    transform_from_records,
+    transform_from_synthetic,
+)
 from nlvision.restoration.ecg.records import BEAT_SYMBOLS, NORMAL_SYMBOLS, ECGRecord, read_record, write_record
 from nlvision.restoration.ecg.synthetic import (
     ANOMALY_KINDS,
@@ -69,4 +77,10 @@ __all__ = [
     "AdaptationConfig",
     "reconstruction_error",
     "adaptation_benchmark",
+    "record_beats",
+    "transform_from_records",
+    "transform_from_synthetic",
+    "monitor_record",
+    "save_transform",
+    "load_transform",
 ]
