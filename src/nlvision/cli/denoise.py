@@ -18,7 +18,7 @@ import typer
 from nlvision.cli._common import JOBS, MAX_PIXELS, RANGE, SCHEDULER, emit, run_batch
 
 #: Denoising methods of ``nlvision denoise --method``.
-METHODS = ("dct", "ksvd")
+METHODS = ("dct", "ksvd", "csc", "csc-l0")
 BIT_DEPTHS = {"auto": None, "8": 8, "16": 16, "32": 32, "float": 32}
 
 
@@ -93,13 +93,15 @@ def _describe(info: dict) -> str:
 def _denoiser(method: str, *, patch: int, threshold: Any, aggregation: str, dictionary: Any, workers: int,
               device: Optional[str]) -> Callable[..., Any]:
     """The library function of ``--method`` with its options bound: ``f(image, sigma, channel_axis=...)``."""
-    from nlvision.restoration import denoise_dct, denoise_ksvd
+    from nlvision.restoration import denoise_csc, denoise_dct, denoise_ksvd
 
     if method == "dct":
         return functools.partial(denoise_dct, patch_size=patch, threshold=threshold, aggregation=aggregation,
                                  workers=workers, device=device)
     if method == "ksvd":
         return functools.partial(denoise_ksvd, dictionary=dictionary, patch_size=patch, aggregation=aggregation)
+    if method in ("csc", "csc-l0"):
+        return functools.partial(denoise_csc, penalty="l0" if method == "csc-l0" else "l1")
     raise ValueError(f"--method: unknown value {method!r}; expected one of {', '.join(METHODS)}")
 
 
@@ -116,7 +118,7 @@ def denoise(
     ),
     threshold: str = typer.Option("3sigma", "--threshold", help="3sigma | universal | <k>sigma | T (full-scale/255)."),
     aggregation: str = typer.Option("uniform", "--aggregation", help="uniform | sparsity | none."),
-    method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary)."),
+    method: str = typer.Option("dct", "--method", help="dct (sliding DCT) | ksvd (learned dictionary) | csc | csc-l0 (global convolutional sparse coding, 8x8 DCT filters)."),
     dictionary: Optional[Path] = typer.Option(None, "--dictionary", help="Dictionary file for --method ksvd."),
     reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image (or folder of same-named files) for PSNR."),
     workers: int = typer.Option(1, "--workers", help="Threads for the sliding DCT (same result for any value)."),

@@ -8,10 +8,12 @@ Modules: :mod:`~nlvision.restoration.dct` (sliding-DCT denoising),
 :mod:`~nlvision.restoration.sparse` (OMP, K-SVD), :mod:`~nlvision.restoration.patches`,
 :mod:`~nlvision.restoration.dictionary`, :mod:`~nlvision.restoration.sparse_denoise`
 (K-SVD denoising), :mod:`~nlvision.restoration.inpaint`, :mod:`~nlvision.restoration.masks`,
-:mod:`~nlvision.restoration.src_classify`. Anomaly detection lives in
-:mod:`nlvision.restoration.anomaly` (its own API).
+:mod:`~nlvision.restoration.src_classify`, :mod:`~nlvision.restoration.csc_denoise` (convolutional sparse
+coding as a denoiser). Anomaly detection and ECG adaptation live in
+:mod:`nlvision.restoration.anomaly` and :mod:`nlvision.restoration.ecg` (their own APIs).
 """
 
+from nlvision.restoration.csc_denoise import denoise_csc, denoise_patch_bpdn, denoise_patch_omp
 from nlvision.restoration.dct import (
     AGGREGATIONS,
     aggregation_weights,
@@ -128,6 +130,10 @@ __all__ = [
     "scratches_mask",
     "block_mask",
     "make_mask",
+    # global (convolutional) vs aggregated patch-wise sparse denoising
+    "denoise_csc",
+    "denoise_patch_bpdn",
+    "denoise_patch_omp",
     # sparse-representation classification
     "SRCConfig",
     "SRCClassifier",
