@@ -115,7 +115,7 @@ def score(
 
     p = load_image(plain)
     e = load_image(encrypted)
-    result = vsi(p, e, cfg)
+    result = vsi(p, e, cfg, progress=progress and not as_json and p.shape[0] * p.shape[1] > (1 << 22))
     res = {"plain": str(plain), "encrypted": str(encrypted), "config": config.upper(), **result.summary()}
     if baselines:
         from nlvision.security.baselines import BASELINES

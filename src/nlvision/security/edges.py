@@ -26,6 +26,7 @@ IEEE Trans. Image Processing, 2020 (seed 004, ref. [11]).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -237,7 +238,7 @@ def _harmonic_responses(image: np.ndarray, cfg: EdgeConfig) -> tuple[np.ndarray,
     return orders, z
 
 
-def edge_response(image: np.ndarray, cfg: EdgeConfig = EdgeConfig()) -> EdgeResponse:
+def edge_response(image: np.ndarray, cfg: EdgeConfig = EdgeConfig(), progress: bool = False) -> EdgeResponse:
     """Steered edge strength, orientation and thinned strength of a gray image.
 
     ``R(x, φ) = Re[z_0] + 2 Re Σ_{n>0} e^{-inφ} z_n(x)`` is evaluated on ``n_angles`` orientations,
@@ -250,10 +251,13 @@ def edge_response(image: np.ndarray, cfg: EdgeConfig = EdgeConfig()) -> EdgeResp
         Gray image (float, any range; the VSI uses [0, 1]).
     cfg : EdgeConfig
         Detector parameters.
+    progress : bool
+        Progress bar on stderr over the row bands of a large image.
 
     Returns
     -------
     EdgeResponse
+        Strength, orientation and thinned strength (float32).
 
     Raises
     ------
@@ -282,7 +286,9 @@ def edge_response(image: np.ndarray, cfg: EdgeConfig = EdgeConfig()) -> EdgeResp
     margin = radius + 3
     rows = max(1, cfg.band_pixels // w)
     out = EdgeResponse(np.zeros((h, w), np.float32), np.zeros((h, w), np.float32), np.zeros((h, w), np.float32))
-    for a in range(0, h, rows):
+    from tqdm import tqdm
+
+    for a in tqdm(range(0, h, rows), desc="edges", disable=not progress, file=sys.stderr, leave=False):
         b = min(h, a + rows)
         lo, hi = max(0, a - margin), min(h, b + margin)
         r = _edge_response(img[lo:hi], cfg, tol, pad_rows=(a - lo < margin, hi - b < margin))
@@ -340,7 +346,7 @@ def _edge_response(img: np.ndarray, cfg: EdgeConfig, tol: float, pad_rows=(True,
 
 
 def edge_maps(
-    plain: np.ndarray, encrypted: np.ndarray | None = None, cfg: EdgeConfig = EdgeConfig()
+    plain: np.ndarray, encrypted: np.ndarray | None = None, cfg: EdgeConfig = EdgeConfig(), progress: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """Edge maps ``EM_P`` and ``EM_E`` in [0, 1] with one scale shared by both, taken from P.
 
@@ -350,6 +356,8 @@ def edge_maps(
         Gray images; ``encrypted`` may be ``None``.
     cfg : EdgeConfig
         Detector parameters.
+    progress : bool
+        Progress bar on stderr for large images.
 
     Returns
     -------
@@ -372,7 +380,7 @@ def edge_maps(
     # the two detections are independent: run E's in a second thread (numpy/scipy release the GIL)
     with ThreadPoolExecutor(max_workers=1) as pool:
         te = pool.submit(edge_response, encrypted, cfg) if encrypted is not None else None
-        tp = edge_response(plain, cfg).thinned
+        tp = edge_response(plain, cfg, progress).thinned
         if te is not None:
             te.result()
     nz = tp[tp > 0]

@@ -101,18 +101,20 @@ class VSIConfig:
     edges : EdgeConfig
         Edge detector parameters.
     search_stride : float
-        Candidate encrypted blocks of eq. 1 start every ``max(1, round(search_stride·l))``
-        pixels (plus the paper's l-grid), each refined to 1 px; ``>= 1`` with ``phases = 1`` is
-        the paper's literal all-pairs search over the non-overlapping grid. Default 0.25 (l/4):
-        content moved by any amount is found, not only by multiples of l (a deviation from the
-        literal eq. 1, chosen by measurement, see docs/security.md).
+        Shift-robust search: besides the paper's all-pairs grid search, candidate encrypted
+        windows every ``max(1, round(search_stride·l))`` pixels are pre-ranked (8x8 cell means
+        of the image and of its edge map), the best ``top_k`` refined to 1 px and scored
+        exactly; an off-grid window counts when it holds the block's content moved intact
+        (``sim_A >= 0.995``). Default 0.125 (l/8). ``>= 1`` with ``phases = 1`` is the paper's
+        literal eq. 1 (:data:`PAPER`). A documented deviation chosen by measurement
+        (docs/security.md): content moved by any amount is found, not only by multiples of l.
     phases : int
-        The plain image's block grid is tried at ``phases`` origins per axis (0, l/phases, …)
-        and the most recognisable grid (largest eq. 6) is kept, so a jigsaw whose tiles straddle
-        the grid is still recognised. 1 = the paper's single grid.
+        The plain block grid is also tried at ``phases`` origins per axis (0, l/phases, …) —
+        on a shifted grid only intact moved content counts — and the grid with the largest
+        eq. 6 is kept, so a jigsaw whose tiles straddle the paper's grid is recognised.
+        1 = the paper's single grid.
     top_k : int
-        Candidates per plain block kept by the cheap pre-ranking (Euclidean distance of 8x8
-        cell means) for the exact eqs. 2–4.
+        Candidates per plain block and per pre-ranking kept for the exact eqs. 2–4.
 
     Raises
     ------
@@ -142,7 +144,7 @@ class VSIConfig:
     pooling: str = "normalized"
     chunk_elements: int = 1 << 18
     edges: EdgeConfig = field(default_factory=EdgeConfig)
-    search_stride: float = 0.25
+    search_stride: float = 0.125
     phases: int = 2
     top_k: int = 4
 
@@ -615,8 +617,8 @@ def _cell_features(integral: np.ndarray, ys: np.ndarray, xs: np.ndarray, l: int,
     return (s / area).reshape(len(ys), g * g)
 
 
-def _summed_area(img: np.ndarray) -> np.ndarray:
-    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=np.float64)
+def _summed_area(img: np.ndarray, dtype=np.float64) -> np.ndarray:
+    out = np.zeros((img.shape[0] + 1, img.shape[1] + 1), dtype=dtype)
     np.cumsum(img, axis=0, out=out[1:, 1:])
     np.cumsum(out[1:, 1:], axis=1, out=out[1:, 1:])
     return out
@@ -663,6 +665,60 @@ def _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg):
     return sim_a, sim_s
 
 
+#: Weight of the edge-map cell features in the pre-ranking proxy (see :func:`_search_phase`).
+_EDGE_PROXY_WEIGHT = 0.5
+#: Cells per axis of the pre-ranking features.
+_PROXY_CELLS = 8
+#: Also evaluate the co-located window (the block's own position in E) exactly.
+_COLOCATED = True
+#: Refine pre-ranked candidates to 1 px (pattern search); False keeps them on the stride grid.
+_REFINE = True
+#: Below this many elements (plain blocks x grid blocks x l²) the grid's all-pairs eq. 1 is
+#: evaluated exactly too (always for the usual ~10 x 10 grids up to 1024², bounded beyond).
+_EXHAUSTIVE_ELEMENTS = 1 << 26
+#: Off-grid candidates are accepted only when sim_A >= 1 - eps (None: always).
+_EXACT_EPS = 0.005
+
+
+def _proxy(sats, ys, xs, l, g, edge_weight):
+    """Pre-ranking features: g x g cell means of the image and (weighted) of its binary edge map."""
+    sat, sat_b = sats
+    f = _cell_features(sat, ys, xs, l, g)
+    if edge_weight == 0:
+        return f
+    return np.concatenate([f, edge_weight * _cell_features(sat_b, ys, xs, l, g)], axis=1)
+
+
+def _rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, chunk_elements, shape, edge_weight):
+    """Top-k candidates of every plain block by proxy distance, each refined to 1 px."""
+    h, w = shape
+    kp = len(py)
+    fp = _proxy(sat_p, py, px, l, g, edge_weight)
+    fstep = 1 << 14
+    feats_c = np.concatenate([_proxy(sat_e, cyy[a : a + fstep], cxx[a : a + fstep], l, g, edge_weight) for a in range(0, len(cyy), fstep)])
+    nc = np.sum(feats_c**2, axis=1)
+    best = np.empty((kp, top_k), dtype=np.int64)
+    chunk = max(1, int(chunk_elements // max(1, len(cyy))))
+    for a in range(0, kp, chunk):
+        d = nc[None, :] - 2.0 * fp[a : a + chunk] @ feats_c.T
+        best[a : a + chunk] = np.argpartition(d, top_k - 1, axis=1)[:, :top_k] if top_k < d.shape[1] else np.arange(d.shape[1])[None].repeat(len(d), 0)
+    owner = np.repeat(np.arange(kp), top_k)
+    ys, xs = cyy[best.ravel()].copy(), cxx[best.ravel()].copy()
+    fo = fp[owner]
+    cur = np.sum((_proxy(sat_e, ys, xs, l, g, edge_weight) - fo) ** 2, axis=1)
+    s = step // 2 if _REFINE else 0
+    offsets = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
+    while s >= 1:  # pattern search: halve the step down to 1 px
+        for dy, dx in offsets * s:
+            ny = np.clip(ys + dy, 0, h - l)
+            nx = np.clip(xs + dx, 0, w - l)
+            dist = np.sum((_proxy(sat_e, ny, nx, l, g, edge_weight) - fo) ** 2, axis=1)
+            better = dist < cur
+            ys, xs, cur = np.where(better, ny, ys), np.where(better, nx, xs), np.where(better, dist, cur)
+        s //= 2
+    return owner, ys, xs
+
+
 def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
     """Shift-robust non-local search for the plain grid with origin (oy, ox)."""
     h, w = p.shape
@@ -674,40 +730,44 @@ def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
     cy, cx = _positions(h, l, step), _positions(w, l, step)
     cyy, cxx = np.meshgrid(cy, cx, indexing="ij")
     cyy, cxx = cyy.ravel(), cxx.ravel()
-    g = min(8, l)
-    fp = _cell_features(sat_p, py, px, l, g)
+    g = min(_PROXY_CELLS, l)
     top_k = min(cfg.top_k, len(cyy))
-    # stage 1: proxy distance (cell means) to every candidate, in chunks; keep the top_k
-    feats_c = np.empty((len(cyy), g * g))
-    fstep = max(1, 1 << 16)
-    for a in range(0, len(cyy), fstep):
-        feats_c[a : a + fstep] = _cell_features(sat_e, cyy[a : a + fstep], cxx[a : a + fstep], l, g)
-    nc = np.sum(feats_c**2, axis=1)
-    best = np.empty((kp, top_k), dtype=np.int64)
-    chunk = max(1, int(cfg.chunk_elements // max(1, len(cyy))))
-    for a in range(0, kp, chunk):
-        d = nc[None, :] - 2.0 * fp[a : a + chunk] @ feats_c.T
-        best[a : a + chunk] = np.argpartition(d, top_k - 1, axis=1)[:, :top_k] if top_k < d.shape[1] else np.arange(d.shape[1])[None].repeat(len(d), 0)
-    owner = np.repeat(np.arange(kp), top_k)
-    ys, xs = cyy[best.ravel()].copy(), cxx[best.ravel()].copy()
-    # stage 2: refine every candidate to 1 px by a pattern search on the proxy
-    fo = fp[owner]
-    cur = np.sum((_cell_features(sat_e, ys, xs, l, g) - fo) ** 2, axis=1)
-    s = step // 2
-    offsets = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
-    while s >= 1:
-        for dy, dx in offsets * s:
-            ny = np.clip(ys + dy, 0, h - l)
-            nx = np.clip(xs + dx, 0, w - l)
-            dist = np.sum((_cell_features(sat_e, ny, nx, l, g) - fo) ** 2, axis=1)
-            better = dist < cur
-            ys, xs, cur = np.where(better, ny, ys), np.where(better, nx, xs), np.where(better, dist, cur)
-        s //= 2
+    # stages 1-2: cheap pre-ranking on cell means, once on the image alone and once with the
+    # binary edge maps (a flat plain block then prefers an edge-free window), each candidate
+    # refined to 1 px; the exact index is then evaluated on the 2·top_k survivors
+    owner, ys, xs = zip(*(_rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, cfg.chunk_elements, (h, w), wgt)
+                          for wgt in (0.0, _EDGE_PROXY_WEIGHT)))
+    extra = [(np.arange(kp), py, px)] if _COLOCATED else []
+    owner, ys, xs = (list(v) for v in zip(*(list(zip(owner, ys, xs)) + extra)))
+    order = np.argsort(np.concatenate(owner), kind="stable")
+    owner, ys, xs = (np.concatenate(v)[order] for v in (owner, ys, xs))
+    top_k = 2 * top_k + (1 if _COLOCATED else 0)
     # stage 3: exact eq. 2-4 on the refined candidates
     pf = _lowpass_any(_windows(p, py, px, l), cfg.beta)
     bem_p = _windows(em_p, py, px, l) > cfg.edge_threshold
     wem = _weight_maps(bem_p) if cfg.use_structure else None
     sim_a, sim_s = _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg)
+    if _EXACT_EPS is not None:
+        # off-grid candidates count only as content moved intact (sim_A ~ 1), not as chance fits
+        # (on a shifted plain grid every candidate must be such a match: the extra grids look
+        # for a jigsaw whose tiles straddle the paper's grid, not for more chance fits)
+        on_grid = ((ys - oy) % l == 0) & ((xs - ox) % l == 0) & (oy == 0) & (ox == 0)
+        sim_a = np.where(on_grid | (sim_a >= 1.0 - _EXACT_EPS), sim_a, 0.0)
+    if kp * kp * l * l <= _EXHAUSTIVE_ELEMENTS and (oy, ox) == (0, 0):
+        # the paper's eq. 1 on this grid, exactly (all pairs): the shift-robust search then
+        # only ever adds matches, every block keeps at least its grid-search RD
+        ef = _lowpass_any(_windows(e, py, px, l), cfg.beta)
+        ga = sim_appearance(pf, ef, cfg.gamma, cfg.chunk_elements)
+        gs_ = sim_structure(bem_p, _windows(bem_e_img, py, px, l)) if cfg.use_structure else np.ones_like(ga)
+        gsim = combine_similarity(ga, gs_ if cfg.use_structure else None)
+        jg = np.argmax(gsim, axis=1)
+        rows = np.arange(kp)
+        owner = np.concatenate([owner, rows])
+        ys, xs = np.concatenate([ys, py[jg]]), np.concatenate([xs, px[jg]])
+        sim_a, sim_s = np.concatenate([sim_a, ga[rows, jg]]), np.concatenate([sim_s, gs_[rows, jg]])
+        order = np.argsort(owner, kind="stable")
+        owner, ys, xs, sim_a, sim_s = owner[order], ys[order], xs[order], sim_a[order], sim_s[order]
+        top_k += 1
     sim = combine_similarity(sim_a, sim_s if cfg.use_structure else None).reshape(kp, top_k)
     j = np.argmax(sim, axis=1)
     pick = np.arange(kp) * top_k + j
@@ -768,8 +828,9 @@ def _match_all(p, e, em_p, em_e, l, m, n, cfg) -> list[tuple[float, np.ndarray, 
     if cfg.search_stride >= 1.0 and cfg.phases == 1:
         res = _search_grid(p, e, em_p, em_e, l, m, n, cfg)
         return [(*_pool_phase(res, em_p, l, cfg), res)]
-    sat_p, sat_e = _summed_area(p), _summed_area(e)
     bem_e_img = em_e > cfg.edge_threshold
+    sat_p = (_summed_area(p), _summed_area(em_p > cfg.edge_threshold, np.int64))
+    sat_e = (_summed_area(e), _summed_area(bem_e_img, np.int64))
     out = []
     for oy, ox in _phase_origins(p.shape, l, cfg.phases):
         res = _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg)
@@ -777,7 +838,7 @@ def _match_all(p, e, em_p, em_e, l, m, n, cfg) -> list[tuple[float, np.ndarray, 
     return out
 
 
-def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4") -> VSIResult:
+def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4", *, progress: bool = False) -> VSIResult:
     """Visual security index of ``encrypted`` with respect to ``plain`` (eqs. 1–8).
 
     With the default configuration the non-local search of eq. 1 is shift-robust: candidate
@@ -791,6 +852,8 @@ def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4"
         (H, W) or (H, W, C) images in [0, 1] of the same size; colour is reduced to luminance.
     config : {"C1", "C2", "C3", "C4"} or VSIConfig
         Table 3 ablation name or a full configuration (default: the full index, C4).
+    progress : bool
+        Progress bars on stderr (edge detection bands of large images).
 
     Returns
     -------
@@ -821,7 +884,7 @@ def vsi(plain: np.ndarray, encrypted: np.ndarray, config: str | VSIConfig = "C4"
     l, m, n = _grid_and_block(p.shape, cfg)
     need_edges = cfg.use_structure or cfg.use_weights or cfg.use_global
     if need_edges:
-        em_p, em_e, _ = edge_maps(p, e, cfg.edges)
+        em_p, em_e, _ = edge_maps(p, e, cfg.edges, progress=progress)
     else:
         em_p = em_e = np.zeros(p.shape, dtype=np.float32)
     phases = _match_all(p, e, em_p, em_e, l, m, n, cfg)
