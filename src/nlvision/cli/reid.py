@@ -248,6 +248,9 @@ def study(
     p: int = typer.Option(8, help="Identities per batch."),
     k: int = typer.Option(4, help="Images per identity."),
     cre_fill: str = typer.Option("mean", help="CRE fill: mean | random."),
+    schedule: str = typer.Option("short", help="short (from scratch) | bot (BoT's 10/40/70-of-120, with --weights)."),
+    weights: Optional[Path] = typer.Option(None, help="ImageNet backbone weights for every model (Market recipe)."),
+    accelerator: str = ACCELERATOR,
     rows: str = typer.Option("baseline,+RE,+random grayscale,+CRE,+NFD,+CRE+NFD", help="Comma-separated rows."),
     out: Path = typer.Option(Path("runs/reid_study"), "-o", "--out", help="Folder for the runs and results.json."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -266,7 +269,8 @@ def study(
                       epsilons=floats("--epsilons", epsilons), white_box=white_box,
                       white_box_epsilons=floats("--white-box-epsilons", white_box_epsilons) if white_box_epsilons else None,
                       attack=attack, steps=steps, gan_epochs=gan_epochs, backbone=backbone, width=width, height=height,
-                      width_px=width_px, epochs=epochs, lr=lr, p=p, k=k, cre_fill=cre_fill)
+                      width_px=width_px, epochs=epochs, lr=lr, p=p, k=k, cre_fill=cre_fill, schedule=schedule,
+                      weights=str(weights) if weights else None, accelerator="cpu" if _device(accelerator) == "cpu" else "gpu")
     cfg.validate()
     if cfg.source_checkpoint is not None:  # a source of another model is refused before anything is trained
         from nlvision.reid import load_reid_model

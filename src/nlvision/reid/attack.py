@@ -701,9 +701,9 @@ def train_dmr_gan(model: nn.Module, split, attack: AttackConfig | None = None, c
     --------
     >>> from nlvision.reid.data import synthetic_reid_data
     >>> from nlvision.reid.model import ReidModelConfig, ReidNet
-    >>> data = synthetic_reid_data(num_train_ids=4, num_test_ids=2, num_cameras=2, height=32, width=16)
-    >>> m = ReidNet(ReidModelConfig(num_classes=4, backbone="resnet18", width=4, height=32, width_px=16))
-    >>> gan = train_dmr_gan(m, data.train, AttackConfig(epsilon=8), GANConfig(epochs=1, ngf=4, ndf=4, n_blocks=1, p=2, k=2))
+    >>> data = synthetic_reid_data(num_train_ids=2, num_test_ids=2, num_cameras=2, height=32, width=16)
+    >>> m = ReidNet(ReidModelConfig(num_classes=2, backbone="resnet18", width=2, height=32, width_px=16))
+    >>> gan = train_dmr_gan(m, data.train, AttackConfig(epsilon=8), GANConfig(epochs=1, ngf=2, ndf=2, n_blocks=0, p=2, k=2))
     >>> type(gan).__name__
     'DMRGan'
     """
