@@ -32,5 +32,5 @@ done
 for arch in bot aligned; do
   python -m nlvision.cli reid study --target $arch --data "market1501:$MARKET" --backbone resnet50 --width 64 \
     --height 256 --input-width 128 --epochs 120 --lr 3.5e-4 --p 16 --k 4 --seeds 3 --epsilons 2,4,8,16 \
-    --white-box-epsilons 8,16 --schedule bot --weights "$WEIGHTS" --accelerator gpu -o "$OUT/study_$arch" --json > "$OUT/study_$arch.json"
+    --white-box-epsilons 8,16 --no-aligned-neck --schedule bot --weights "$WEIGHTS" --accelerator gpu -o "$OUT/study_$arch" --json > "$OUT/study_$arch.json"
 done

@@ -285,7 +285,7 @@ def least_likely_loss(logits: Tensor, exclude: Tensor | None = None, delta: floa
 
 def _objective(model: nn.Module, x: Tensor, labels: Tensor, cfg: AttackConfig, exclude: Tensor | None = None) -> Tensor:
     out = model(x)
-    feats = out.retrieval(model.config.test_feature if model.config.arch == "bot" else "before")
+    feats = out.retrieval(model.config.test_feature if model.bottleneck is not None else "before")
     if model.config.normalize_features:
         feats = F.normalize(feats, dim=1)
     loss = misranking_loss(feats, labels, cfg.margin, exclude_self=cfg.exclude_self)
@@ -744,7 +744,7 @@ def train_dmr_gan(model: nn.Module, split, attack: AttackConfig | None = None, c
                 loss_d = (lsgan(fake_d, False) + lsgan(real_d, True)) / 2
                 fake_g, _ = gan.discriminator(torch.cat([images, adv], 1))
                 out = model(adv)
-                feats = out.retrieval(model.config.test_feature if model.config.arch == "bot" else "before")
+                feats = out.retrieval(model.config.test_feature if model.bottleneck is not None else "before")
                 if model.config.normalize_features:
                     feats = F.normalize(feats, dim=1)
                 reid = misranking_loss(feats, labels, acfg.margin, exclude_self=acfg.exclude_self) \

@@ -23,7 +23,9 @@ Targets: ``bot`` (StrongReID / BoT) and ``aligned`` (AlignedReID++); rows: basel
 
 Reduced CPU configuration (defaults of :class:`StudyConfig`): ResNet-18 of width 8 at 64 × 32
 input instead of ResNet-50 at 256 × 128, trained from scratch with Adam at 3e-3, P × K = 8 × 4,
-40 epochs (warm-up 10 %, ×0.1 at 70 %), on the synthetic data set (SYNTHETIC).
+40 epochs (warm-up 10 %, ×0.1 at 70 %), on the synthetic data set (SYNTHETIC). AlignedReID++ gets
+BoT's BNNeck before its classifier there (``aligned_neck``): from scratch, its published neck-less
+head collapses (cross-entropy stuck at ln C, mAP at chance).
 
 References
 ----------
@@ -120,6 +122,9 @@ class StudyConfig:
         Training recipe (40, 3e-3, 8, 4).
     cre_fill : {"mean", "random"}
         Fill of CRE.
+    aligned_neck : bool
+        BoT's BNNeck in AlignedReID++ (True in the reduced from-scratch study, where the published
+        neck-less head collapses; False for the published head, e.g. with ImageNet weights).
     schedule : {"short", "bot"}
         Learning-rate schedule: ``short`` (warm-up 10 %, ×0.1 at 70 %; from scratch) or BoT's
         (warm-up 10 epochs, ×0.1 at 40 and 70 of 120, scaled to ``epochs``; with ImageNet weights).
@@ -159,6 +164,7 @@ class StudyConfig:
     p: int = 8
     k: int = 4
     cre_fill: str = "mean"
+    aligned_neck: bool = True
     schedule: str = "short"
     weights: str | None = None
     accelerator: str = "cpu"
@@ -321,7 +327,8 @@ def format_study(result: StudyResult) -> str:
 
 def _check_source(model, cfg: StudyConfig, path: str) -> None:
     c = model.config
-    if c.arch != cfg.target or (c.height, c.width_px) != (cfg.height, cfg.width_px):
+    if c.arch != cfg.target or (c.height, c.width_px) != (cfg.height, cfg.width_px) or \
+            (c.arch == "aligned" and c.aligned_neck != cfg.aligned_neck):
         raise ValueError(f"source_checkpoint: {path} is a {c.arch} model at {c.height}x{c.width_px}; the study needs "
                          f"a {cfg.target} model at {cfg.height}x{cfg.width_px}")
 
@@ -413,7 +420,7 @@ def run_study(config: StudyConfig | None = None, out_dir: str | Path = "runs/rei
         augment, nfd = ROWS[row]
         mcfg = ReidModelConfig(num_classes=data.num_classes, arch=cfg.target, backbone=cfg.backbone, width=cfg.width,
                                height=cfg.height, width_px=cfg.width_px, nfd=nfd, augment=augment,
-                               erase_fill=cfg.cre_fill, seed=seed)
+                               erase_fill=cfg.cre_fill, aligned_neck=cfg.aligned_neck, seed=seed)
         base = ReidTrainConfig(p=cfg.p, k=cfg.k, lr=cfg.lr, seed=seed)
         tcfg = base.short(cfg.epochs) if cfg.schedule == "short" else base.scaled(cfg.epochs)
         trainer = TrainerConfig(epochs=cfg.epochs, progress=False, accelerator=cfg.accelerator, devices="1", seed=seed)
