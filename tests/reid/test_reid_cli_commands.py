@@ -12,6 +12,8 @@ from nlvision.cli import main
 from nlvision.imageio import save_image
 from nlvision.nn.weights import save_checkpoint
 
+#: the study's synthetic data with fewer test identities (fast); the default "synthetic" has 960 queries
+DATA = "synthetic:num_test_ids=16,num_distractors=10"
 TINY_TRAIN = ["--backbone", "resnet18", "--width", "4", "--height", "64", "--input-width", "32", "--epochs", "1",
               "--p", "8", "--k", "4", "--accelerator", "cpu", "--devices", "1", "--lr", "3e-3", "--limit-batches", "3",
               "--no-progress"]
@@ -20,7 +22,7 @@ TINY_TRAIN = ["--backbone", "resnet18", "--width", "4", "--height", "64", "--inp
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("reid_run")
-    rc = main(["reid", "train", "--data", "synthetic", "-o", str(out), *TINY_TRAIN, "--json"])
+    rc = main(["reid", "train", "--data", DATA, "-o", str(out), *TINY_TRAIN, "--json"])
     assert rc == 0
     return out
 
@@ -31,22 +33,29 @@ def test_train_writes_run_folder(trained):
     cfg = json.loads((trained / "config.json").read_text())
     assert cfg["task"] == "reid" and cfg["model"]["nfd"] is True and cfg["model"]["augment"] == "cre"
     assert cfg["model"]["num_classes"] == 32 and cfg["run"]["data"]["data"] == "synthetic (SYNTHETIC)"
-    assert cfg["run"]["data_spec"] == "synthetic" and cfg["trainer"]["limit_train_batches"] == 3
+    assert cfg["run"]["data_spec"].startswith("synthetic:") and "num_test_ids=16" in cfg["run"]["data_spec"]
+    assert cfg["trainer"]["limit_train_batches"] == 3
 
 
-def test_evaluate_uses_the_study_data_and_reports_minp(trained, tmp_path, capsys):
-    from nlvision.reid.data import SYNTHETIC_DEFAULTS
+def test_evaluate_data_is_the_study_data():
+    from nlvision.reid.data import SYNTHETIC_DEFAULTS, load_reid_data
+    from nlvision.reid.study import StudyConfig
 
+    a, b = load_reid_data("synthetic"), load_reid_data(StudyConfig().data, **StudyConfig().synthetic)
+    assert a.summary() == b.summary() and a.summary()["query_images"] == 960 and SYNTHETIC_DEFAULTS["num_cameras"] == 6
+    np.testing.assert_array_equal(a.query.images, b.query.images)  # the same pixels
+
+
+def test_evaluate_reports_minp(trained, tmp_path, capsys):
     ckpt = str(trained / "model.safetensors")
     capsys.readouterr()
-    assert main(["reid", "evaluate", ckpt, "--json"]) == 0
+    assert main(["reid", "evaluate", ckpt, "--data", DATA, "--json"]) == 0
     clean = json.loads(capsys.readouterr().out)
-    n_queries = SYNTHETIC_DEFAULTS["num_test_ids"] * SYNTHETIC_DEFAULTS["num_cameras"]
-    assert 0 <= clean["mAP"] <= 1 and clean["num_valid_queries"] == n_queries == 960 and clean["attack"] == "none"
+    assert 0 <= clean["mAP"] <= 1 and clean["num_valid_queries"] == 96 and clean["attack"] == "none"
     assert 0 < clean["mINP"] <= clean["mAP"] + 1e-9
     out = tmp_path / "m.json"
-    assert main(["reid", "evaluate", ckpt, "--attack", "dmr-pgd", "--steps", "1", "--epsilon", "8", "--json",
-                 "-o", str(out)]) == 0
+    assert main(["reid", "evaluate", ckpt, "--data", DATA, "--attack", "dmr-pgd", "--steps", "1", "--epsilon", "8",
+                 "--json", "-o", str(out)]) == 0
     att = json.loads(capsys.readouterr().out)
     assert att["attack"] == "dmr-pgd" and att["epsilon"] == "8/255"
     saved = json.loads(out.read_text())
@@ -55,9 +64,10 @@ def test_evaluate_uses_the_study_data_and_reports_minp(trained, tmp_path, capsys
 
 def test_predict_ranks_the_whole_query_set(trained, tmp_path, capsys):
     out = tmp_path / "ranks.json"
-    assert main(["reid", "predict", str(trained / "model.safetensors"), "--top", "5", "-o", str(out), "--json"]) == 0
+    assert main(["reid", "predict", str(trained / "model.safetensors"), "--data", DATA, "--top", "5", "-o", str(out),
+                 "--json"]) == 0
     res = json.loads(out.read_text())
-    assert res["queries"] == 960 and all(len(r["ranked"]) == 5 for r in res["ranked"])
+    assert res["queries"] == 96 and all(len(r["ranked"]) == 5 for r in res["ranked"])
     r0 = res["ranked"][0]
     assert all(not (e["pid"] == r0["pid"] and e["camera"] == r0["camera"]) for e in r0["ranked"])  # junk left out
     assert all(e["match"] == (e["pid"] == r0["pid"]) for e in r0["ranked"])
@@ -69,7 +79,7 @@ def test_extract_and_rank_on_a_folder(trained, tmp_path, capsys):
     from nlvision.reid import extract_reid_features, load_reid_model
     from nlvision.reid.data import synthetic_reid_data
 
-    data = synthetic_reid_data()
+    data = synthetic_reid_data(num_test_ids=16, num_distractors=10)
     folder = tmp_path / "imgs"
     folder.mkdir()
     for i in range(5):
@@ -84,7 +94,8 @@ def test_extract_and_rank_on_a_folder(trained, tmp_path, capsys):
     fig = tmp_path / "rank.png"
     q = sorted(folder.iterdir())[0]
     capsys.readouterr()
-    assert main(["reid", "rank", str(trained / "model.safetensors"), str(q), "-o", str(fig), "--top", "5", "--json"]) == 0
+    assert main(["reid", "rank", str(trained / "model.safetensors"), str(q), "--data", DATA, "-o", str(fig), "--top", "5",
+                 "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert fig.is_file() and len(res["ranked"]) == 5
 

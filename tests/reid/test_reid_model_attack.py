@@ -66,6 +66,16 @@ def test_aligned_architecture_local_stripes():
     torch.testing.assert_close(m.embed(x), torch.nn.functional.normalize(out.features, dim=1))
 
 
+def test_aligned_neck_option():
+    m = ReidNet(ReidModelConfig(num_classes=5, arch="aligned", aligned_neck=True, augment="none", **SMALL)).eval()
+    x = torch.rand(2, 3, 64, 32)
+    out = m(x)
+    torch.testing.assert_close(out.bn_features, m.bottleneck(out.features))
+    torch.testing.assert_close(out.logits, out.bn_features @ m.classifier.weight.T)  # no bias, as BoT
+    assert out.local.shape == (2, 4, 128)
+    torch.testing.assert_close(m.embed(x), torch.nn.functional.normalize(out.bn_features, dim=1))
+
+
 def test_embed_is_l2_normalised_bot_convention():
     m = _model().eval()
     x = torch.rand(3, 3, 64, 32)

@@ -56,6 +56,7 @@ def train(
     data: str = typer.Option("synthetic", help=DATA_HELP),
     out: Path = typer.Option(Path("runs/reid"), "-o", "--out", help="Run folder (config.json, checkpoints/, model.safetensors, logs/)."),
     arch: str = typer.Option("bot", help="bot (StrongReID baseline) | aligned (AlignedReID++: global + local stripes, DMLI)."),
+    aligned_neck: bool = typer.Option(False, "--aligned-neck/--no-aligned-neck", help="BoT's BNNeck in AlignedReID++ (for training from scratch)."),
     cre: bool = typer.Option(True, "--cre/--no-cre", help="Channel-level random erasing (seed §2.2)."),
     cre_fill: str = typer.Option("mean", help="CRE fill: mean (channel mean, seed) | random."),
     nfd: bool = typer.Option(True, "--nfd/--no-nfd", help="Non-local feature-denoising blocks after res2-res5 (§2.3)."),
@@ -99,7 +100,8 @@ def train(
     if weights is not None and not weights.is_file():
         raise ValueError(f"--weights: no such file {weights}")
     mcfg = ReidModelConfig(num_classes=2, arch=arch, backbone=backbone, width=width, height=height, width_px=width_px,
-                           nfd=nfd, augment=aug, erase_fill=cre_fill, normalize_features=normalize, seed=seed)
+                           nfd=nfd, augment=aug, erase_fill=cre_fill, normalize_features=normalize, aligned_neck=aligned_neck,
+                           seed=seed)
     mcfg.validate()
     trainer = trainer_config(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
                              precision=precision, seed=seed, limit_batches=limit_batches, progress=progress)
@@ -248,6 +250,10 @@ def study(
     p: int = typer.Option(8, help="Identities per batch."),
     k: int = typer.Option(4, help="Images per identity."),
     cre_fill: str = typer.Option("mean", help="CRE fill: mean | random."),
+    schedule: str = typer.Option("short", help="short (from scratch) | bot (BoT's 10/40/70-of-120, with --weights)."),
+    aligned_neck: bool = typer.Option(True, "--aligned-neck/--no-aligned-neck", help="BoT's BNNeck in AlignedReID++ (from scratch; off = published head)."),
+    weights: Optional[Path] = typer.Option(None, help="ImageNet backbone weights for every model (Market recipe)."),
+    accelerator: str = ACCELERATOR,
     rows: str = typer.Option("baseline,+RE,+random grayscale,+CRE,+NFD,+CRE+NFD", help="Comma-separated rows."),
     out: Path = typer.Option(Path("runs/reid_study"), "-o", "--out", help="Folder for the runs and results.json."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -266,7 +272,8 @@ def study(
                       epsilons=floats("--epsilons", epsilons), white_box=white_box,
                       white_box_epsilons=floats("--white-box-epsilons", white_box_epsilons) if white_box_epsilons else None,
                       attack=attack, steps=steps, gan_epochs=gan_epochs, backbone=backbone, width=width, height=height,
-                      width_px=width_px, epochs=epochs, lr=lr, p=p, k=k, cre_fill=cre_fill)
+                      width_px=width_px, epochs=epochs, lr=lr, p=p, k=k, cre_fill=cre_fill, schedule=schedule, aligned_neck=aligned_neck,
+                      weights=str(weights) if weights else None, accelerator="cpu" if _device(accelerator) == "cpu" else "gpu")
     cfg.validate()
     if cfg.source_checkpoint is not None:  # a source of another model is refused before anything is trained
         from nlvision.reid import load_reid_model

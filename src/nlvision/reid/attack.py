@@ -285,7 +285,7 @@ def least_likely_loss(logits: Tensor, exclude: Tensor | None = None, delta: floa
 
 def _objective(model: nn.Module, x: Tensor, labels: Tensor, cfg: AttackConfig, exclude: Tensor | None = None) -> Tensor:
     out = model(x)
-    feats = out.retrieval(model.config.test_feature if model.config.arch == "bot" else "before")
+    feats = out.retrieval(model.config.test_feature if model.bottleneck is not None else "before")
     if model.config.normalize_features:
         feats = F.normalize(feats, dim=1)
     loss = misranking_loss(feats, labels, cfg.margin, exclude_self=cfg.exclude_self)
@@ -701,9 +701,9 @@ def train_dmr_gan(model: nn.Module, split, attack: AttackConfig | None = None, c
     --------
     >>> from nlvision.reid.data import synthetic_reid_data
     >>> from nlvision.reid.model import ReidModelConfig, ReidNet
-    >>> data = synthetic_reid_data(num_train_ids=4, num_test_ids=2, num_cameras=2, height=32, width=16)
-    >>> m = ReidNet(ReidModelConfig(num_classes=4, backbone="resnet18", width=4, height=32, width_px=16))
-    >>> gan = train_dmr_gan(m, data.train, AttackConfig(epsilon=8), GANConfig(epochs=1, ngf=4, ndf=4, n_blocks=1, p=2, k=2))
+    >>> data = synthetic_reid_data(num_train_ids=2, num_test_ids=2, num_cameras=2, height=32, width=16)
+    >>> m = ReidNet(ReidModelConfig(num_classes=2, backbone="resnet18", width=2, height=32, width_px=16))
+    >>> gan = train_dmr_gan(m, data.train, AttackConfig(epsilon=8), GANConfig(epochs=1, ngf=2, ndf=2, n_blocks=0, p=2, k=2))
     >>> type(gan).__name__
     'DMRGan'
     """
@@ -744,7 +744,7 @@ def train_dmr_gan(model: nn.Module, split, attack: AttackConfig | None = None, c
                 loss_d = (lsgan(fake_d, False) + lsgan(real_d, True)) / 2
                 fake_g, _ = gan.discriminator(torch.cat([images, adv], 1))
                 out = model(adv)
-                feats = out.retrieval(model.config.test_feature if model.config.arch == "bot" else "before")
+                feats = out.retrieval(model.config.test_feature if model.bottleneck is not None else "before")
                 if model.config.normalize_features:
                     feats = F.normalize(feats, dim=1)
                 reid = misranking_loss(feats, labels, acfg.margin, exclude_self=acfg.exclude_self) \

@@ -23,7 +23,9 @@ Targets: ``bot`` (StrongReID / BoT) and ``aligned`` (AlignedReID++); rows: basel
 
 Reduced CPU configuration (defaults of :class:`StudyConfig`): ResNet-18 of width 8 at 64 × 32
 input instead of ResNet-50 at 256 × 128, trained from scratch with Adam at 3e-3, P × K = 8 × 4,
-40 epochs (warm-up 10 %, ×0.1 at 70 %), on the synthetic data set (SYNTHETIC).
+40 epochs (warm-up 10 %, ×0.1 at 70 %), on the synthetic data set (SYNTHETIC). AlignedReID++ gets
+BoT's BNNeck before its classifier there (``aligned_neck``): from scratch, its published neck-less
+head collapses (cross-entropy stuck at ln C, mAP at chance).
 
 References
 ----------
@@ -120,6 +122,16 @@ class StudyConfig:
         Training recipe (40, 3e-3, 8, 4).
     cre_fill : {"mean", "random"}
         Fill of CRE.
+    aligned_neck : bool
+        BoT's BNNeck in AlignedReID++ (True in the reduced from-scratch study, where the published
+        neck-less head collapses; False for the published head, e.g. with ImageNet weights).
+    schedule : {"short", "bot"}
+        Learning-rate schedule: ``short`` (warm-up 10 %, ×0.1 at 70 %; from scratch) or BoT's
+        (warm-up 10 epochs, ×0.1 at 40 and 70 of 120, scaled to ``epochs``; with ImageNet weights).
+    weights : str, optional
+        ImageNet backbone weights for every model (the Market-1501 recipe).
+    accelerator : str
+        Lightning accelerator of the training runs ("cpu"; "gpu" for the Market recipe).
     synthetic : dict
         Overrides of :data:`nlvision.reid.data.SYNTHETIC_DEFAULTS`.
 
@@ -152,6 +164,10 @@ class StudyConfig:
     p: int = 8
     k: int = 4
     cre_fill: str = "mean"
+    aligned_neck: bool = True
+    schedule: str = "short"
+    weights: str | None = None
+    accelerator: str = "cpu"
     synthetic: dict = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -184,6 +200,10 @@ class StudyConfig:
             raise ValueError(f"lr: expected a finite positive number, got {self.lr!r}")
         if self.cre_fill not in ("mean", "random"):
             raise ValueError(f"cre_fill: expected 'mean' or 'random', got {self.cre_fill!r}")
+        if self.schedule not in ("short", "bot"):
+            raise ValueError(f"schedule: expected 'short' or 'bot', got {self.schedule!r}")
+        if self.weights is not None and not Path(self.weights).is_file():
+            raise ValueError(f"weights: no such file {self.weights}")
         if self.source_checkpoint is not None and not Path(self.source_checkpoint).is_file():
             raise ValueError(f"source_checkpoint: no such file {self.source_checkpoint}")
 
@@ -307,7 +327,8 @@ def format_study(result: StudyResult) -> str:
 
 def _check_source(model, cfg: StudyConfig, path: str) -> None:
     c = model.config
-    if c.arch != cfg.target or (c.height, c.width_px) != (cfg.height, cfg.width_px):
+    if c.arch != cfg.target or (c.height, c.width_px) != (cfg.height, cfg.width_px) or \
+            (c.arch == "aligned" and c.aligned_neck != cfg.aligned_neck):
         raise ValueError(f"source_checkpoint: {path} is a {c.arch} model at {c.height}x{c.width_px}; the study needs "
                          f"a {cfg.target} model at {cfg.height}x{cfg.width_px}")
 
@@ -343,8 +364,8 @@ def run_study(config: StudyConfig | None = None, out_dir: str | Path = "runs/rei
     --------
     >>> import tempfile
     >>> cfg = StudyConfig(rows=("baseline",), n_seeds=1, epsilons=(8,), white_box=False, steps=1, epochs=1,
-    ...                   width=4, p=2, k=2, synthetic={"num_train_ids": 2, "num_test_ids": 2, "num_cameras": 2,
-    ...                   "num_distractors": 0})
+    ...                   width=2, height=32, width_px=16, p=2, k=2, synthetic={"num_train_ids": 2, "num_test_ids": 2,
+    ...                   "num_cameras": 2, "num_distractors": 0, "height": 32, "width": 16})
     >>> r = run_study(cfg, tempfile.mkdtemp())
     >>> [row["row"] for row in r.grey]
     ['baseline']
@@ -368,12 +389,13 @@ def run_study(config: StudyConfig | None = None, out_dir: str | Path = "runs/rei
     start = time.perf_counter()
     data = load_reid_data(cfg.data, **(cfg.synthetic if cfg.data.startswith("synthetic") else {}))
     source_model = None
+    device = "cuda" if cfg.accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu"
     if cfg.source_checkpoint is not None:  # validated before any training
-        source_model = load_reid_model(cfg.source_checkpoint)
+        source_model = load_reid_model(cfg.source_checkpoint).to(device)
         _check_source(source_model, cfg, cfg.source_checkpoint)
     size = (cfg.height, cfg.width_px)
     qds = ReIDImageDataset(data.query, size)
-    queries = torch.stack([qds.image(i) for i in range(len(data.query))])
+    queries = torch.stack([qds.image(i) for i in range(len(data.query))]).to(device)
     gallery_ds = ReIDImageDataset(data.gallery, size)
     qp, gp, qc, gc = data.query.pids, data.gallery.pids, data.query.camids, data.gallery.camids
     chance = chance_map(qp, gp, qc, gc)
@@ -398,10 +420,12 @@ def run_study(config: StudyConfig | None = None, out_dir: str | Path = "runs/rei
         augment, nfd = ROWS[row]
         mcfg = ReidModelConfig(num_classes=data.num_classes, arch=cfg.target, backbone=cfg.backbone, width=cfg.width,
                                height=cfg.height, width_px=cfg.width_px, nfd=nfd, augment=augment,
-                               erase_fill=cfg.cre_fill, seed=seed)
-        tcfg = ReidTrainConfig(p=cfg.p, k=cfg.k, lr=cfg.lr, seed=seed).short(cfg.epochs)
-        trainer = TrainerConfig(epochs=cfg.epochs, progress=False, accelerator="cpu", devices="1", seed=seed)
-        return train_reid(data, out / name, model_config=mcfg, train_config=tcfg, trainer_config=trainer)
+                               erase_fill=cfg.cre_fill, aligned_neck=cfg.aligned_neck, seed=seed)
+        base = ReidTrainConfig(p=cfg.p, k=cfg.k, lr=cfg.lr, seed=seed)
+        tcfg = base.short(cfg.epochs) if cfg.schedule == "short" else base.scaled(cfg.epochs)
+        trainer = TrainerConfig(epochs=cfg.epochs, progress=False, accelerator=cfg.accelerator, devices="1", seed=seed)
+        model = train_reid(data, out / name, model_config=mcfg, train_config=tcfg, trainer_config=trainer, weights=cfg.weights)
+        return model.to(device)
 
     # 1. the grey-box source and its adversarial query sets
     t0 = time.perf_counter()
