@@ -37,7 +37,7 @@ def test_non_image_one_line_error(tmp_path, capsys, content):
     bad = tmp_path / "in.png"
     bad.write_bytes(content)
     out = tmp_path / "out.png"
-    assert main(["denoise", str(bad), str(out), "--sigma", "10"]) == 2
+    assert main(["denoise", str(bad), "-o", str(out), "--sigma", "10"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "in.png" in err[0]
     assert not out.exists()
@@ -49,11 +49,11 @@ def test_library_errors_become_one_line(tmp_path, capsys):
     path = tmp_path / "tiny.png"
     Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(path)
     out = tmp_path / "out.png"
-    assert main(["denoise", str(path), str(out), "--sigma", "10"]) == 2  # 4x4 < 8x8 patch
+    assert main(["denoise", str(path), "-o", str(out), "--sigma", "10"]) == 2  # 4x4 < 8x8 patch
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "patch" in err[0]
     assert not out.exists()
-    assert main(["denoise", str(path), str(tmp_path / "out.xyz"), "--sigma", "10", "--patch", "2"]) == 2
+    assert main(["denoise", str(path), "-o", str(tmp_path / "out.xyz"), "--sigma", "10", "--patch", "2"]) == 2
     assert "extension" in capsys.readouterr().err
     assert not (tmp_path / "out.xyz").exists()
 
