@@ -90,3 +90,20 @@ def test_missing_extra_names_it(monkeypatch, capsys, tmp_path):
     assert code == 2
     assert len(err) == 1 and err[0].startswith("error: ") and "pip install 'nlvision[train]'" in err[0], err
     assert not (tmp_path / "run").exists()
+
+
+def test_size_and_range_options_do_not_leak(tmp_path, capsys):
+    """Bug caught: ``--max-pixels``/``--range`` set process-wide state that outlived the command
+    (later library calls in the same process refused normal images or rescaled them)."""
+    from nlvision import limits
+    from nlvision.imageio import get_default_range
+
+    before = limits.settings()
+    img = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((16, 16), dtype=np.uint8)).save(img)
+    main(["noise", "estimate", str(img), "--max-pixels", "100", "--range", "0,255"])
+    capsys.readouterr()
+    assert limits.settings() == before and get_default_range() == before["value_range"]
+    assert limits.max_pixels() > 100

@@ -15,7 +15,7 @@ import sys
 
 import typer
 
-from nlvision import __version__
+from nlvision import __version__, limits
 from nlvision._extras import missing_extra_message
 
 #: Modules of :mod:`nlvision.cli` that register commands, in help order.
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nlvision`` console script; returns the exit code."""
     command = typer.main.get_command(build_app())
     usage_errors, aborts = _cli_exception_types(command)
+    saved = limits.settings()  # --max-pixels / --range apply to this invocation only
     try:
         result = command.main(args=argv, prog_name="nlvision", standalone_mode=False)
     except aborts:
@@ -115,9 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyError as exc:
         print(f"error: missing key {_first_line(exc)}", file=sys.stderr)
         return 2
+    except MemoryError as exc:
+        print(f"error: out of memory ({_first_line(exc)}); try a smaller input or --max-pixels", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        limits.apply_settings(saved)
     return int(result) if isinstance(result, int) else 0
 
 
