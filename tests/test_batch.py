@@ -65,9 +65,12 @@ def test_names_and_messages():
     assert failure_message((Path("in/a.png"), 1), ValueError("in/a.png: cannot decode")) == "cannot decode"
     assert failure_message("x", KeyError("k")) == "missing key 'k'"
     for jobs, sched, match in [(0, None, "--jobs"), (-1, None, "--jobs"), (2, "local", "exclusive"), (1, "tcp://a b", "--scheduler"),
-                               (1, "local:x", "local:N")]:
+                               (1, "local:x", "local:N"), (1, "nan", "--scheduler"), (1, "tcp://", "--scheduler"),
+                               (1, "host:99999", "--scheduler"), (1, "tcp://:8786", "--scheduler")]:
         with pytest.raises(ValueError, match=match):
             check_engine(jobs, sched)
+    for ok in ("tcp://127.0.0.1:8786", "127.0.0.1:8786", "inproc://192.0.2.2/1/1", "tls://h:1", "local", "local:3"):
+        check_engine(1, ok)
 
 
 def test_scheduler_without_the_scale_extra(monkeypatch, capsys, tmp_path):

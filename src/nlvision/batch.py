@@ -165,9 +165,13 @@ def check_engine(jobs: int = 1, scheduler: str | None = None) -> None:
         if n and not (n.startswith(":") and n[1:].isdigit() and int(n[1:]) >= 1):
             raise ValueError(f"--scheduler: expected 'local' or 'local:N' (N >= 1), got {scheduler!r}")
     else:
-        hostport = text.split("://", 1)[1] if "://" in text else text
-        port = hostport.rsplit(":", 1)[1] if ":" in hostport else ""
-        if not hostport or not port.isdigit() or not 0 < int(port) < 65536 or hostport.startswith(":"):
+        scheme, sep, rest = text.partition("://")
+        if sep:  # tcp://host:port, tls://..., inproc://... (dask's own address forms)
+            ok = bool(scheme.isalnum() and rest and not rest.startswith((":", "/")))
+        else:  # host:port
+            host, _, port = text.rpartition(":")
+            ok = bool(host) and port.isdigit() and 0 < int(port) < 65536
+        if not ok:
             raise ValueError(f"--scheduler: expected an address such as tcp://host:8786, 'local' or 'local:N', got {scheduler!r}")
     _import_distributed()
 
