@@ -633,7 +633,7 @@ def inpaint(
             D = np.concatenate([np.full((p * p, 1), 1.0 / p), D], axis=1)
     z = np.where(missing[..., None] if img.ndim == 3 else missing, 0.0, img)
     chans = [z] if z.ndim == 2 else [z[..., c] for c in range(z.shape[-1])]
-    margin = 4 * p
+    margin = min(4 * p, cfg.tile // 4)
     spans = [(r, c) for r in _tiles(hw[0], cfg.tile, margin) for c in _tiles(hw[1], cfg.tile, margin)]
     total, done = len(spans) * len(chans), 0
     outs = []
