@@ -12,7 +12,7 @@ lecture's algorithm alone (``refine=0``) on a 128 x 128 crop, which is slow.
 Tuned on camera and astronaut (gray); held out: coffee, chelsea, rocket, brick, grass, moon, page
 (gray). Images are centre crops (``--size``, default 256) of scikit-image's bundled images.
 
-Usage: ``python benchmarks/restoration_sparse_inpaint.py [--size 256] [--images a,b] [--lecture]``
+Usage: ``python benchmarks/restoration_sparse_inpaint.py [--size 256] [--images a,b] [--masks 'blocks,lines'] [--lecture]``
 Single-threaded (OpenCV, torch and BLAS with one thread).
 """
 
@@ -66,6 +66,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--images", default=",".join(TUNED + HELD_OUT))
     ap.add_argument("--lecture", action="store_true", help="also the lecture's algorithm (refine=0) on 128x128")
+    ap.add_argument("--masks", default="", help="comma-separated subset of: blocks, random 30 %%, ..., lines")
     args = ap.parse_args()
     import cv2
     import torch
@@ -82,6 +83,8 @@ def main() -> None:
     for name in args.images.split(","):
         y = load(name, args.size)
         for kind, m in masks(y.shape).items():
+            if args.masks and kind not in args.masks.split(","):
+                continue
             z = np.where(m, 0.0, y)
             bih, tb = timed(lambda: inpaint_biharmonic(z, m))
             u8, m8 = np.round(z * 255).astype(np.uint8), m.astype(np.uint8)

@@ -371,7 +371,7 @@ def refine_inpainting(
     relaxation : float in (0, 2], default 2
         Step λ; λ = 2 reaches what λ = 1 reaches in twice the iterations.
     patch_size : int, default 8
-        DCT patch side.
+        DCT patch side (even: the grid has stride p/2).
     channel_axis : int, optional
         Colour images: every channel is refined independently (same mask).
     keep_observed : bool, default True
@@ -409,6 +409,8 @@ def refine_inpainting(
     taus = anneal_thresholds(n, tau_max, tau_min)
     _, _, lam = _check_refine_params(tau_max, tau_min, relaxation)
     p = _check_int_at_least(patch_size, "patch_size", 2)
+    if p % 2:
+        raise ValueError(f"patch_size: the refinement needs an even patch size, got {p}")
     for name, a in (("estimate", estimate), ("image", image)):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
