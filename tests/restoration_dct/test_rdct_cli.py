@@ -56,8 +56,10 @@ def test_noise_add_and_estimate(images, tmp_path, capsys):
     np.testing.assert_array_equal(first, np.asarray(Image.open(tmp_path / "m.png")))
     capsys.readouterr()
     assert main(["noise", "estimate", str(out), "--json"]) == 0
-    est = json.loads(capsys.readouterr().out)["sigma"]
+    report = json.loads(capsys.readouterr().out)
+    est = report["sigma"]
     assert est == pytest.approx(10.0, rel=0.15)
+    assert report["confidence"] in ("high", "low") and "fallback" in report and report["method"]
     assert main(["noise", "estimate", str(out), "--method", "mad"]) == 0
 
 

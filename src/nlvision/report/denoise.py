@@ -12,6 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.metrics import psnr
+from nlvision.report.base import Section, figure_html, html_table
+from nlvision.restoration import add_noise, denoise_dct, estimate_sigma
+
 SIGMA = 20 / 255  # the lecture's noise level
 SEED = 0
 
@@ -58,10 +62,6 @@ def build(out_dir: Path, quick: bool):
     from skimage import data
     from skimage.restoration import estimate_sigma as sk_estimate_sigma
 
-    from nlvision.metrics import psnr
-    from nlvision.report.base import Section, figure_html, html_table
-    from nlvision.restoration import denoise_dct
-    from nlvision.restoration import add_noise, estimate_sigma
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

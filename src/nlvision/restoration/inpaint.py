@@ -371,7 +371,7 @@ def refine_inpainting(
     relaxation : float in (0, 2], default 2
         Step λ; λ = 2 reaches what λ = 1 reaches in twice the iterations.
     patch_size : int, default 8
-        DCT patch side.
+        DCT patch side (even: the grid has stride p/2).
     channel_axis : int, optional
         Colour images: every channel is refined independently (same mask).
     keep_observed : bool, default True
@@ -409,6 +409,8 @@ def refine_inpainting(
     taus = anneal_thresholds(n, tau_max, tau_min)
     _, _, lam = _check_refine_params(tau_max, tau_min, relaxation)
     p = _check_int_at_least(patch_size, "patch_size", 2)
+    if p % 2:
+        raise ValueError(f"patch_size: the refinement needs an even patch size, got {p}")
     for name, a in (("estimate", estimate), ("image", image)):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
@@ -633,7 +635,7 @@ def inpaint(
             D = np.concatenate([np.full((p * p, 1), 1.0 / p), D], axis=1)
     z = np.where(missing[..., None] if img.ndim == 3 else missing, 0.0, img)
     chans = [z] if z.ndim == 2 else [z[..., c] for c in range(z.shape[-1])]
-    margin = 4 * p
+    margin = min(4 * p, cfg.tile // 4)
     spans = [(r, c) for r in _tiles(hw[0], cfg.tile, margin) for c in _tiles(hw[1], cfg.tile, margin)]
     total, done = len(spans) * len(chans), 0
     outs = []

@@ -374,10 +374,14 @@ class NoiseEstimate:
         Returns
         -------
         dict
-            ``sigma, sigma_per_channel, method, confidence, fallback, details``.
+            ``sigma, sigma_per_channel, method, confidence, fallback, details`` (the noise
+            levels in ``details`` scaled too).
         """
+        levels = ("pca", "floor", "censored")
+        details = {k: ([{n: (v * scale if n in levels else v) for n, v in c.items()} for c in vals]
+                       if k == "channels" else vals) for k, vals in self.details.items()}
         return {"sigma": self.sigma * scale, "sigma_per_channel": [v * scale for v in self.sigma_per_channel],
-                "method": self.method, "confidence": self.confidence, "fallback": self.fallback, "details": self.details}
+                "method": self.method, "confidence": self.confidence, "fallback": self.fallback, "details": details}
 
 
 #: Weak-texture patches below which the PCA estimate is not trusted (fraction of all patches).

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from nlvision.imageio import validate_image
-from nlvision.restoration.dct import AGGREGATIONS, opponent_to_rgb, rgb_to_opponent
+from nlvision.restoration.dct import AGGREGATIONS, auto_sigma, opponent_to_rgb, rgb_to_opponent
 from nlvision.restoration.dictionary import resolve_dictionary
-from nlvision.restoration.noise import estimate_sigma
 from nlvision.restoration.patches import map_patches, patch_grid
 from nlvision.restoration.sparse import KSVDConfig, ksvd, omp_codes
 
@@ -129,7 +128,7 @@ def denoise_ksvd(
         Noisy image in [0, 1], (H, W) or (H, W, C) with ``channel_axis``.
     sigma : float, optional
         Noise standard deviation (image units, e.g. 20/255); None estimates it with
-        :func:`nlvision.restoration.noise.estimate_sigma`.
+        :func:`nlvision.restoration.auto_sigma` (safe when the estimate is not trusted).
     dictionary : ndarray, shape (p*p, K), optional
         Starting dictionary; default the shipped 8x8, 256-atom K-SVD dictionary.
     patch_size : int, default 8
@@ -147,7 +146,7 @@ def denoise_ksvd(
     Returns
     -------
     ndarray
-        Denoised image, float64, same shape (not clipped).
+        Denoised image, same shape (not clipped); float32 for float32 input, else float64.
 
     Raises
     ------
@@ -191,7 +190,7 @@ def denoise_ksvd(
         raise ValueError(f"image of shape {arr.shape} is smaller than patch_size={p}")
     color = arr.ndim == 3
     if sigma is None:
-        sigma = float(np.mean(estimate_sigma(arr, channel_axis=-1 if color else None)))
+        sigma = auto_sigma(arr, channel_axis=-1 if color else None)
         if not sigma > 0:
             raise ValueError("sigma: the estimated noise level is 0 (a noise-free image?); pass sigma explicitly")
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.floating, np.integer)):
@@ -202,8 +201,9 @@ def denoise_ksvd(
     run_cfg = KSVDDenoiseConfig(**vars(cfg))
     if not adapt:
         run_cfg.adapt_iterations = 0
+    out_dtype = np.float32 if image.dtype == np.float32 else np.float64
     if not color:
-        return _denoise_gray(arr, float(sigma), D, p, aggregation, run_cfg)[0]
+        return _denoise_gray(arr, float(sigma), D, p, aggregation, run_cfg)[0].astype(out_dtype, copy=False)
     ch = arr.copy()
     nc = ch.shape[-1]
     if nc >= 3:
@@ -213,4 +213,4 @@ def denoise_ksvd(
         out[..., :3] = opponent_to_rgb(out[..., :3])
     if channel_axis is not None:
         out = np.moveaxis(out, -1, channel_axis)
-    return out
+    return out.astype(out_dtype, copy=False)
