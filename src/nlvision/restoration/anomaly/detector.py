@@ -506,9 +506,17 @@ class AnomalyDetector(CalibratedModel):
             out.append(GaussianDensity.fit(np.concatenate(F), cfg.density, cfg.n_components, cfg.seed))
         return out
 
-    def _train_patches(self, images, step):
+    def _train_patches(self, images, step, rng):
         p = self.config.patch_size
-        P = np.concatenate([extract_patches(im, p, step) for im in images if min(im.shape) >= p] or [np.zeros((0, p * p))])
+        # at most 2 x n_train_patches kept overall (bounded memory with hundreds of images)
+        per_image = max(1, -(-2 * self.config.n_train_patches // max(1, len(images))))
+        parts = []
+        for im in images:
+            if min(im.shape) < p:
+                continue
+            P = extract_patches(im, p, step)
+            parts.append(P[rng.choice(P.shape[0], per_image, replace=False)] if P.shape[0] > per_image else P)
+        P = np.concatenate(parts or [np.zeros((0, p * p))])
         if P.shape[0] < self.config.n_atoms:
             raise ValueError(
                 f"normal_images: too few normal patches to fit ({P.shape[0]} of size {p}x{p}); "
@@ -524,7 +532,7 @@ class AnomalyDetector(CalibratedModel):
         Ds, groups = [], []
         for k, s in enumerate(scales):
             P = self._train_patches([synth_zoom(im, s, cfg.seed + i, cfg.noise_match) for i, im in enumerate(train)],
-                                    cfg.fit_step)
+                                    cfg.fit_step, rng)
             dl = DictionaryLearningConfig(n_atoms=cfg.n_atoms, lam=cfg.lam, n_iter=cfg.dl_iter,
                                           n_samples=cfg.n_train_patches)
             cb = None
