@@ -114,6 +114,7 @@ def test_benchmark_bad_input_exit_2(capsys):
     assert "valid: nanofibre, brick, grass, gravel" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_benchmark_nanofibre_baseline_runs(capsys, tmp_path):
     rc = main(["anomaly", "benchmark", "--method", "padim", "--zoom", "1.0", "--n-test", "1", "--json",
                "-o", str(tmp_path / "r.json")])

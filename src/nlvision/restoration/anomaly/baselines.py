@@ -97,7 +97,12 @@ class _DescriptorModel(CalibratedModel):
         return (D - self.d_mean) / self.d_std
 
     def _train_desc(self, images, rng, n_max):
-        D = np.concatenate([local_descriptors(im)[:: self.step, :: self.step].reshape(-1, 24) for im in images])
+        per_image = max(1, -(-2 * n_max // len(images)))  # bounded memory with hundreds of images
+        parts = []
+        for im in images:
+            d = local_descriptors(im)[:: self.step, :: self.step].reshape(-1, 24)
+            parts.append(d[rng.choice(d.shape[0], per_image, replace=False)] if d.shape[0] > per_image else d)
+        D = np.concatenate(parts)
         self.d_mean = D.mean(0)
         self.d_std = np.maximum(D.std(0), 1e-8)
         D = (D - self.d_mean) / self.d_std

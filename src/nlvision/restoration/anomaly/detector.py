@@ -101,7 +101,7 @@ class AnomalyConfig:
         Patch side (15, as the seed's assignment asks); CSC: side of the regions ``Pi_c``.
     n_atoms : int or None
         Atoms of the dictionary, per scale for ``"multiscale"`` (``None``: 128 for ``"patch"``,
-        64 per scale for ``"multiscale"``, which keeps its scoring within 2.5x the patch
+        48 per scale for ``"multiscale"``, which keeps its scoring within 3x the patch
         detector's time).
     lam : float
         The l1 weight of BPDN (``1/2`` data-term convention, see :mod:`nlvision.restoration.bpdn`).
@@ -239,7 +239,7 @@ class AnomalyConfig:
         if self.postprocess not in POSTPROCESS:
             raise ValueError(f"postprocess: unknown {self.postprocess!r}; valid: {', '.join(POSTPROCESS)}")
         if self.n_atoms is None:
-            self.n_atoms = 64 if self.method == "multiscale" else 128
+            self.n_atoms = 48 if self.method == "multiscale" else 128
         for name in ("patch_size", "n_atoms", "step", "fit_step", "n_train_patches", "dl_iter", "admm_iter",
                      "n_components", "post_size", "n_filters", "filter_size", "csc_iter", "cdl_iter"):
             v = getattr(self, name)
@@ -323,7 +323,7 @@ def quick_config(method: str) -> AnomalyConfig:
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; valid: {', '.join(METHODS)}")
-    return AnomalyConfig(method=method, n_atoms=64, dl_iter=6,
+    return AnomalyConfig(method=method, n_atoms=48 if method == "multiscale" else 64, dl_iter=6,
                          n_train_patches=3000, admm_iter=30, n_filters=8, cdl_iter=4, csc_iter=40).validate()
 
 
@@ -506,9 +506,17 @@ class AnomalyDetector(CalibratedModel):
             out.append(GaussianDensity.fit(np.concatenate(F), cfg.density, cfg.n_components, cfg.seed))
         return out
 
-    def _train_patches(self, images, step):
+    def _train_patches(self, images, step, rng):
         p = self.config.patch_size
-        P = np.concatenate([extract_patches(im, p, step) for im in images if min(im.shape) >= p] or [np.zeros((0, p * p))])
+        # at most 2 x n_train_patches kept overall (bounded memory with hundreds of images)
+        per_image = max(1, -(-2 * self.config.n_train_patches // max(1, len(images))))
+        parts = []
+        for im in images:
+            if min(im.shape) < p:
+                continue
+            P = extract_patches(im, p, step)
+            parts.append(P[rng.choice(P.shape[0], per_image, replace=False)] if P.shape[0] > per_image else P)
+        P = np.concatenate(parts or [np.zeros((0, p * p))])
         if P.shape[0] < self.config.n_atoms:
             raise ValueError(
                 f"normal_images: too few normal patches to fit ({P.shape[0]} of size {p}x{p}); "
@@ -524,7 +532,7 @@ class AnomalyDetector(CalibratedModel):
         Ds, groups = [], []
         for k, s in enumerate(scales):
             P = self._train_patches([synth_zoom(im, s, cfg.seed + i, cfg.noise_match) for i, im in enumerate(train)],
-                                    cfg.fit_step)
+                                    cfg.fit_step, rng)
             dl = DictionaryLearningConfig(n_atoms=cfg.n_atoms, lam=cfg.lam, n_iter=cfg.dl_iter,
                                           n_samples=cfg.n_train_patches)
             cb = None
