@@ -206,6 +206,13 @@ def test_cli_adapt_then_detect(tmp_path, user_record, capsys):
     assert json.loads(out.read_text())["scores"] == res["scores"]
 
 
+def test_cli_adapt_from_records(tmp_path, user_record, capsys):
+    F = tmp_path / "F_rec.npz"
+    assert main(["ecg", "adapt", str(user_record), "--max-iter", "2", "-o", str(F), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["source"] == "1 of 1 records" and F.is_file()
+
+
 def test_cli_bad_inputs_one_line_exit_2(tmp_path, user_record, capsys):
     write_record(tmp_path / "noann", np.zeros((3000, 2)), 250)
     assert main(["ecg", "detect", str(tmp_path / "noann")]) == 2

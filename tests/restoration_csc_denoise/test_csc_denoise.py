@@ -188,3 +188,28 @@ def test_l1_objective_within_1e4_of_sporco():
     Xs = np.roll(np.transpose(solver.getcoef().squeeze(), (2, 0, 1)), (2, 2), axis=(1, 2))
     ref = conv_objective(s, f, Xs, lam)
     assert abs(ours.objective - ref) / ref < 1e-4
+
+
+def test_cli_denoise_method_csc(tmp_path, capsys):
+    import json
+
+    from nlvision.cli import main
+    from nlvision.imageio import load_image, save_image
+    from nlvision.metrics import psnr
+
+    y = sparse_image((24, 24), dct_filters(8), 0.003, rng=2).image.clip(0, 1)
+    z = np.clip(y + 0.08 * np.random.default_rng(0).standard_normal(y.shape), 0, 1)
+    save_image(tmp_path / "clean.png", y)
+    save_image(tmp_path / "noisy.png", z)
+    out = tmp_path / "out.png"
+    assert main(["denoise", str(tmp_path / "noisy.png"), str(out), "--method", "csc", "--sigma", "20.4",
+                 "--reference", str(tmp_path / "clean.png"), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["method"] == "csc" and info["psnr"] > info["psnr_noisy"] + 3
+    ref = load_image(tmp_path / "clean.png")
+    assert psnr(load_image(out), ref) == pytest.approx(info["psnr"], abs=0.1)  # the CLI reports the pre-quantisation PSNR
+    save_image(tmp_path / "tiny.png", z[:5, :5])
+    assert main(["denoise", str(tmp_path / "tiny.png"), str(tmp_path / "t.png"), "--method", "csc-l0", "--sigma", "20"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: filters of size 8x8 are larger than the image of shape (5, 5)"]
+    assert not (tmp_path / "t.png").exists()
