@@ -110,6 +110,7 @@ def edge_config(name: str) -> "EdgeConfig":
     Returns
     -------
     EdgeConfig
+        The preset's detector parameters.
 
     Raises
     ------
