@@ -148,14 +148,14 @@ def test_peid_refuses_paths_outside_the_data_folder(tmp_path):
         read_peid(root)
 
 
-def _ivc(tmp_path: Path) -> tuple[Path, list[list]]:
+def _ivc(tmp_path: Path, refs=("lena", "boats")) -> tuple[Path, list[list]]:
     top = tmp_path / "archive"
     images = top / "SelectiveEncryption" / "images"
     images.mkdir(parents=True)
     debris = top / "__MACOSX" / "SelectiveEncryption" / "images"
     debris.mkdir(parents=True)
     sheet = [["Image", "MOS", "PSNR"]]
-    for r, ref in enumerate(("lena", "boats")):
+    for r, ref in enumerate(refs):
         img = _img(seed=r)
         save_image(images / f"{ref}.pgm", img)
         for t, scheme in (("trad", "wavelet_sign"), ("trunc", "wavelet_truncate"), ("iwind_ec", "dct_sign"), ("iwind_nec", "dct_permute")):
@@ -182,16 +182,16 @@ def _write_xls(path: Path, sheet: list[list]):
 
 
 def test_ivc_real_layout_xls(tmp_path, capsys):
-    top, sheet = _ivc(tmp_path)
+    top, sheet = _ivc(tmp_path, refs=("lena",))
     _write_xls(top / "SelectiveEncryption" / "SubjAndObjScoresTransparentEncryption.xls", sheet)
     recs = read_ivc(top)
-    assert len(recs) == 20
+    assert len(recs) == 10
     assert {r.kind for r in recs} == {"trad", "trunc", "iwind_ec", "iwind_nec", "res"}
     assert all("__MACOSX" not in str(r.encrypted) for r in recs)
     assert recs[0].reference.name == "lena.pgm" and recs[0].encrypted.name == "lena-001-trad.pgm" and recs[0].score == 4.5
     rc = main(["vsi", "evaluate", str(top), "--database", "ivc", "--json", "--no-progress"])
     out = json.loads(capsys.readouterr().out)
-    assert rc == 0 and out["n"] == 20 and list(out["per_type"]) == ["trad", "trunc", "iwind_ec", "iwind_nec", "res"]
+    assert rc == 0 and out["n"] == 10 and list(out["per_type"]) == ["trad", "trunc", "iwind_ec", "iwind_nec", "res"]
 
 
 def test_ivc_csv_export_and_bad_sheet(tmp_path, capsys):
@@ -264,3 +264,34 @@ def test_pairs_csv_bad_input(tmp_path):
     (tmp_path / "b.csv").write_text("plain,encrypted,mos\n../x.png,y.png,1\n")
     with pytest.raises(ValueError, match="outside the data folder"):
         read_pairs_csv(tmp_path / "b.csv")
+
+
+def test_sweep_parameters_matches_direct_scores(tmp_path, capsys):
+    from dataclasses import replace
+
+    from nlvision.security.databases import sweep_parameters
+    from nlvision.security.vsi import VSIConfig, vsi
+
+    recs = read_pairs_csv(_pairs(tmp_path))
+    res = sweep_parameters(recs, alphas=(0.1, 0.2), betas=(20.0,))
+    assert [r["alpha"] for r in res["alpha"]] == [0.1, 0.2] and res["beta"][0]["beta"] == 20.0
+    x = [vsi(load_database_image(r.reference), load_database_image(r.encrypted), replace(VSIConfig(), alpha=0.2)).vsi for r in recs]
+    assert np.isclose(res["alpha"][1]["srocc"], spearmanr(x, [r.score for r in recs])[0])
+
+
+def test_j2k_without_imagecodecs_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "x.j2k"
+    _write_j2k(path, _img(16))
+    monkeypatch.setitem(sys.modules, "imagecodecs", None)
+    with pytest.raises(ImportError, match=r"\[security\] extra"):
+        load_database_image(path)
+
+
+def test_j2k_declared_size_checked_before_decoding(tmp_path, monkeypatch):
+    path = tmp_path / "x.j2k"
+    _write_j2k(path, _img(16))
+    monkeypatch.setenv("NLVISION_MAX_PIXELS", "100")
+    with pytest.raises(ValueError, match="declares 16x16 pixels"):
+        load_database_image(path)

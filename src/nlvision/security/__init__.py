@@ -29,10 +29,10 @@ from nlvision.security.databases import (
     score_pairs,
     sweep_parameters,
 )
-from nlvision.security.edges import EdgeConfig, edge_maps
+from nlvision.security.edges import EdgeConfig, edge_config, edge_maps
 from nlvision.security.encryption import SCHEMES, encrypt
 from nlvision.security.ladder import LadderResult, bundled_gray_images, run_ladder
-from nlvision.security.vsi import CONFIGS, VSIConfig, VSIResult, vsi, vsi_ablation
+from nlvision.security.vsi import CONFIGS, PAPER, VSIConfig, VSIResult, vsi, vsi_ablation
 
 __all__ = [
     # the index
@@ -41,8 +41,10 @@ __all__ = [
     "VSIConfig",
     "VSIResult",
     "CONFIGS",
+    "PAPER",
     "EdgeConfig",
     "edge_maps",
+    "edge_config",
     # encryption
     "encrypt",
     "SCHEMES",

@@ -71,7 +71,7 @@ class EdgeConfig:
     n_angles: int = 36
     scale_percentile: float = 98.0
     n_harmonics: int | None = 10
-    band_pixels: int = 1 << 20
+    band_pixels: int = 1 << 19
 
     def __post_init__(self) -> None:
         for name in ("sigma_across", "sigma_along"):
@@ -110,6 +110,7 @@ def edge_config(name: str) -> "EdgeConfig":
     Returns
     -------
     EdgeConfig
+        The preset's detector parameters.
 
     Raises
     ------

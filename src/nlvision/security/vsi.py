@@ -38,6 +38,7 @@ Ablations of the paper's Table 3 are :data:`CONFIGS` ``C1``–``C4`` (``C4`` = f
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -416,11 +417,8 @@ def _weight_maps(bem_p: np.ndarray) -> np.ndarray:
     diag = np.sqrt(2.0) * l
     has = bem_p.reshape(k, -1).any(axis=1)
     wem = np.zeros(bem_p.shape)
-    if has.any():
-        # one EDT over the blocks stacked with a separating gap would mix blocks, so sample
-        # per block on a (k, l, l) volume with an infinite distance along the block axis
-        dsm = distance_transform_edt(~bem_p[has], sampling=(1e6, 1.0, 1.0))
-        wem[has] = np.clip(1.0 - dsm / diag, 0.0, 1.0)
+    for i in np.flatnonzero(has):  # a 2-D transform per block (the distance stays inside it)
+        wem[i] = np.clip(1.0 - distance_transform_edt(~bem_p[i]) / diag, 0.0, 1.0)
     return wem
 
 
@@ -631,14 +629,26 @@ def _windows(img: np.ndarray, ys: np.ndarray, xs: np.ndarray, l: int) -> np.ndar
     return sliding_window_view(img, (l, l))[ys, xs]
 
 
+@lru_cache(maxsize=32)
+def _lowpass_weight(l: int, beta: float) -> np.ndarray:
+    return np.exp(-zigzag_rank(l) / (beta * l))
+
+
+@lru_cache(maxsize=32)
+def _dct_cached(l: int) -> np.ndarray:
+    return dct_matrix(l)
+
+
 def _lowpass_any(blocks: np.ndarray, beta: float) -> np.ndarray:
     """Eq. 2 low-pass; matrix products for small blocks, scipy's fast DCT for large ones."""
     l = blocks.shape[-1]
     if l <= 64:
-        return lowpass_blocks(blocks, beta)
+        d = _dct_cached(l)
+        b = np.asarray(blocks, dtype=np.float64)
+        return d.T @ ((d @ b @ d.T) * _lowpass_weight(l, float(beta))) @ d
     from scipy.fft import dctn, idctn
 
-    weight = np.exp(-zigzag_rank(l) / (beta * l))
+    weight = _lowpass_weight(l, float(beta))
     return idctn(dctn(np.asarray(blocks, dtype=np.float64), axes=(1, 2), norm="ortho", workers=1) * weight, axes=(1, 2), norm="ortho", workers=1)
 
 
@@ -678,6 +688,11 @@ _REFINE = True
 _EXHAUSTIVE_ELEMENTS = 1 << 26
 #: Off-grid candidates are accepted only when sim_A >= 1 - eps (None: always).
 _EXACT_EPS = 0.005
+#: An off-grid window holds a block's content "moved intact" when the raw mean absolute
+#: difference is at most this (about 1.3 grey levels of 8 bits).
+_INTACT_MAD = 0.005
+#: Bound on plain blocks x pre-ranked candidates per grid phase (time on elongated images).
+_RANKING_PAIRS = 1 << 22
 
 
 def _proxy(sats, ys, xs, l, g, edge_weight):
@@ -719,6 +734,16 @@ def _rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, chunk_el
     return owner, ys, xs
 
 
+def _raw_mad(p, e, py, px, ys, xs, owner, l, chunk_elements):
+    """Mean absolute raw-pixel difference of plain block ``owner[k]`` and window (ys[k], xs[k])."""
+    out = np.empty(len(ys))
+    step = max(1, int(chunk_elements // (l * l)))
+    for a in range(0, len(ys), step):
+        sl = slice(a, a + step)
+        out[sl] = np.mean(np.abs(_windows(p, py[owner[sl]], px[owner[sl]], l) - _windows(e, ys[sl], xs[sl], l)), axis=(1, 2))
+    return out
+
+
 def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
     """Shift-robust non-local search for the plain grid with origin (oy, ox)."""
     h, w = p.shape
@@ -726,7 +751,11 @@ def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
     py = (oy + l * np.arange(m))[:, None].repeat(n, 1).ravel()
     px = (ox + l * np.arange(n))[None, :].repeat(m, 0).ravel()
     kp = m * n
+    primary = (oy, ox) == (0, 0)
     step = max(1, int(round(cfg.search_stride * l)))
+    n_pos = ((h - l) // step + 1) * ((w - l) // step + 1)
+    if kp * n_pos > _RANKING_PAIRS:  # bounded pre-ranking: coarser start grid, still refined to 1 px
+        step = max(step, int(np.ceil(np.sqrt(kp * n_pos / _RANKING_PAIRS) * step)))
     cy, cx = _positions(h, l, step), _positions(w, l, step)
     cyy, cxx = np.meshgrid(cy, cx, indexing="ij")
     cyy, cxx = cyy.ravel(), cxx.ravel()
@@ -734,48 +763,52 @@ def _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg):
     top_k = min(cfg.top_k, len(cyy))
     # stages 1-2: cheap pre-ranking on cell means, once on the image alone and once with the
     # binary edge maps (a flat plain block then prefers an edge-free window), each candidate
-    # refined to 1 px; the exact index is then evaluated on the 2·top_k survivors
-    owner, ys, xs = zip(*(_rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, cfg.chunk_elements, (h, w), wgt)
-                          for wgt in (0.0, _EDGE_PROXY_WEIGHT)))
-    extra = [(np.arange(kp), py, px)] if _COLOCATED else []
-    owner, ys, xs = (list(v) for v in zip(*(list(zip(owner, ys, xs)) + extra)))
-    order = np.argsort(np.concatenate(owner), kind="stable")
-    owner, ys, xs = (np.concatenate(v)[order] for v in (owner, ys, xs))
-    top_k = 2 * top_k + (1 if _COLOCATED else 0)
-    # stage 3: exact eq. 2-4 on the refined candidates
+    # refined to 1 px by a pattern search
+    found = [_rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, cfg.chunk_elements, (h, w), wgt)
+             for wgt in (0.0, _EDGE_PROXY_WEIGHT)]
+    owner = np.concatenate([f[0] for f in found])
+    ys = np.concatenate([f[1] for f in found])
+    xs = np.concatenate([f[2] for f in found])
+    # an off-grid window (and any window for a shifted plain grid) counts only when it holds the
+    # block's content moved intact (raw mean |difference| <= _INTACT_MAD): looser matches are
+    # chance fits that raise the RD of noise-like encryptions
+    keep = _raw_mad(p, e, py, px, ys, xs, owner, l, cfg.chunk_elements) <= _INTACT_MAD
+    owner, ys, xs = owner[keep], ys[keep], xs[keep]
+    if primary:  # the block's own position, as in a position-based comparison
+        owner, ys, xs = np.concatenate([owner, np.arange(kp)]), np.concatenate([ys, py]), np.concatenate([xs, px])
     pf = _lowpass_any(_windows(p, py, px, l), cfg.beta)
     bem_p = _windows(em_p, py, px, l) > cfg.edge_threshold
     wem = _weight_maps(bem_p) if cfg.use_structure else None
+    # stage 3: exact eqs. 2-4 on the survivors
     sim_a, sim_s = _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg)
-    if _EXACT_EPS is not None:
-        # off-grid candidates count only as content moved intact (sim_A ~ 1), not as chance fits
-        # (on a shifted plain grid every candidate must be such a match: the extra grids look
-        # for a jigsaw whose tiles straddle the paper's grid, not for more chance fits)
-        on_grid = ((ys - oy) % l == 0) & ((xs - ox) % l == 0) & (oy == 0) & (ox == 0)
-        sim_a = np.where(on_grid | (sim_a >= 1.0 - _EXACT_EPS), sim_a, 0.0)
-    if kp * kp * l * l <= _EXHAUSTIVE_ELEMENTS and (oy, ox) == (0, 0):
-        # the paper's eq. 1 on this grid, exactly (all pairs): the shift-robust search then
-        # only ever adds matches, every block keeps at least its grid-search RD
+    if primary and kp * kp * l * l <= _EXHAUSTIVE_ELEMENTS:
+        # the paper's eq. 1 on its grid, exactly (all pairs): every block keeps at least its
+        # grid-search RD, the shift-robust search only adds intact moved content
         ef = _lowpass_any(_windows(e, py, px, l), cfg.beta)
         ga = sim_appearance(pf, ef, cfg.gamma, cfg.chunk_elements)
         gs_ = sim_structure(bem_p, _windows(bem_e_img, py, px, l)) if cfg.use_structure else np.ones_like(ga)
-        gsim = combine_similarity(ga, gs_ if cfg.use_structure else None)
-        jg = np.argmax(gsim, axis=1)
+        jg = np.argmax(combine_similarity(ga, gs_ if cfg.use_structure else None), axis=1)
         rows = np.arange(kp)
         owner = np.concatenate([owner, rows])
         ys, xs = np.concatenate([ys, py[jg]]), np.concatenate([xs, px[jg]])
         sim_a, sim_s = np.concatenate([sim_a, ga[rows, jg]]), np.concatenate([sim_s, gs_[rows, jg]])
-        order = np.argsort(owner, kind="stable")
-        owner, ys, xs, sim_a, sim_s = owner[order], ys[order], xs[order], sim_a[order], sim_s[order]
-        top_k += 1
-    sim = combine_similarity(sim_a, sim_s if cfg.use_structure else None).reshape(kp, top_k)
-    j = np.argmax(sim, axis=1)
-    pick = np.arange(kp) * top_k + j
+    sim = combine_similarity(sim_a, sim_s if cfg.use_structure else None)
+    best = np.full(kp, -1.0)
+    np.maximum.at(best, owner, sim)
+    rd = np.maximum(best, 0.0)
+    pick = np.full(kp, -1, dtype=np.int64)
+    hit = np.flatnonzero(sim >= best[owner])
+    pick[owner[hit]] = hit  # one of the maximisers per block
+    has = pick >= 0
+    sa, ss = np.zeros(kp), np.zeros(kp)
+    my, mx = py.copy(), px.copy()
+    sa[has], ss[has] = sim_a[pick[has]], sim_s[pick[has]]
+    my[has], mx[has] = ys[pick[has]], xs[pick[has]]
     return {
-        "block_rd": sim[np.arange(kp), j].reshape(m, n),
-        "sim_a": sim_a[pick].reshape(m, n),
-        "sim_s": sim_s[pick].reshape(m, n),
-        "match": np.stack([ys[pick], xs[pick]], axis=-1).reshape(m, n, 2),
+        "block_rd": rd.reshape(m, n),
+        "sim_a": sa.reshape(m, n),
+        "sim_s": ss.reshape(m, n),
+        "match": np.stack([my, mx], axis=-1).reshape(m, n, 2),
         "origin": (int(oy), int(ox)),
         "grid": (m, n),
     }
@@ -829,8 +862,8 @@ def _match_all(p, e, em_p, em_e, l, m, n, cfg) -> list[tuple[float, np.ndarray, 
         res = _search_grid(p, e, em_p, em_e, l, m, n, cfg)
         return [(*_pool_phase(res, em_p, l, cfg), res)]
     bem_e_img = em_e > cfg.edge_threshold
-    sat_p = (_summed_area(p), _summed_area(em_p > cfg.edge_threshold, np.int64))
-    sat_e = (_summed_area(e), _summed_area(bem_e_img, np.int64))
+    sat_p = (_summed_area(p), _summed_area(em_p > cfg.edge_threshold, np.int32))
+    sat_e = (_summed_area(e), _summed_area(bem_e_img, np.int32))
     out = []
     for oy, ox in _phase_origins(p.shape, l, cfg.phases):
         res = _search_phase(p, e, em_p, bem_e_img, sat_p, sat_e, l, oy, ox, cfg)
