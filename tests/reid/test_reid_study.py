@@ -68,7 +68,7 @@ def test_source_checkpoint_of_another_model_is_refused(tmp_path):
 
     m = ReidNet(ReidModelConfig(num_classes=3, arch="aligned", backbone="resnet18", width=4, height=64, width_px=32))
     save_checkpoint(tmp_path / "a.safetensors", m, task="reid", config=m.model_config())
-    with pytest.raises(ValueError, match="aligned model"):
+    with pytest.raises(ValueError, match="arch=aligned model"):
         run_study(StudyConfig(target="bot", source_checkpoint=str(tmp_path / "a.safetensors"), **TINY), tmp_path / "o")
     assert not (tmp_path / "o").exists()  # nothing trained
 

@@ -329,8 +329,8 @@ def _check_source(model, cfg: StudyConfig, path: str) -> None:
     c = model.config
     if c.arch != cfg.target or (c.height, c.width_px) != (cfg.height, cfg.width_px) or \
             (c.arch == "aligned" and c.aligned_neck != cfg.aligned_neck):
-        raise ValueError(f"source_checkpoint: {path} is a {c.arch} model at {c.height}x{c.width_px}; the study needs "
-                         f"a {cfg.target} model at {cfg.height}x{cfg.width_px}")
+        raise ValueError(f"source_checkpoint: {path} is an arch={c.arch} model at {c.height}x{c.width_px}; the study needs "
+                         f"arch={cfg.target} at {cfg.height}x{cfg.width_px}" + (f" with aligned_neck={cfg.aligned_neck}" if cfg.target == "aligned" else ""))
 
 
 def run_study(config: StudyConfig | None = None, out_dir: str | Path = "runs/reid_study", *,
