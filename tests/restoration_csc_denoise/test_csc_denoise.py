@@ -202,14 +202,14 @@ def test_cli_denoise_method_csc(tmp_path, capsys):
     save_image(tmp_path / "clean.png", y)
     save_image(tmp_path / "noisy.png", z)
     out = tmp_path / "out.png"
-    assert main(["denoise", str(tmp_path / "noisy.png"), str(out), "--method", "csc", "--sigma", "20.4",
+    assert main(["denoise", str(tmp_path / "noisy.png"), "-o", str(out), "--method", "csc", "--sigma", "20.4",
                  "--reference", str(tmp_path / "clean.png"), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["method"] == "csc" and info["psnr"] > info["psnr_noisy"] + 3
     ref = load_image(tmp_path / "clean.png")
     assert psnr(load_image(out), ref) == pytest.approx(info["psnr"], abs=0.1)  # the CLI reports the pre-quantisation PSNR
     save_image(tmp_path / "tiny.png", z[:5, :5])
-    assert main(["denoise", str(tmp_path / "tiny.png"), str(tmp_path / "t.png"), "--method", "csc-l0", "--sigma", "20"]) == 2
+    assert main(["denoise", str(tmp_path / "tiny.png"), "-o", str(tmp_path / "t.png"), "--method", "csc-l0", "--sigma", "20"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: filters of size 8x8 are larger than the image of shape (5, 5)"]
     assert not (tmp_path / "t.png").exists()

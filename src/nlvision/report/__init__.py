@@ -1,7 +1,7 @@
 """The demo report: one HTML page with PNG figures, one section per capability.
 
-Each area has a section module in this package (``denoise``, ``sparse``, ``anomaly``, ``security``,
-``classify``, ``reid``, ``pose``) with a builder ``build(out_dir: Path, quick: bool) -> Section``;
+Each area has a section module in this package (``denoise``, ``sparse``, ``csc``, ``anomaly``,
+``ecg``, ``security``, ``classify``, ``reid``, ``pose``) with a builder ``build(out_dir: Path, quick: bool) -> Section``;
 the algorithm packages hold no report code. The report is assembled here and written atomically.
 """
 
@@ -25,7 +25,9 @@ __all__ = ["SECTIONS", "Section", "SectionRun", "build_report", "figure_html", "
 SECTIONS = (
     ("Denoising (sliding DCT)", "nlvision.report.denoise:build"),
     ("Sparse coding, inpainting and dictionaries", "nlvision.report.sparse:build"),
+    ("Sparse denoising: global CSC vs aggregated patches", "nlvision.report.csc:build"),
     ("Anomaly detection", "nlvision.report.anomaly:build"),
+    ("ECG monitoring: heart-rate dictionary adaptation", "nlvision.report.ecg:build"),
     ("Visual security of encrypted images", "nlvision.report.security:build"),
     ("Image classification (ResNet)", "nlvision.report.classify:build"),
     ("Person re-identification under attack (NFD)", "nlvision.report.reid:build"),
