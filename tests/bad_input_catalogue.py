@@ -175,6 +175,16 @@ def discover_commands() -> list[Command]:
     return out
 
 
+def out_args(command: str, value: str) -> list[str]:
+    """How ``command`` (e.g. "denoise") takes its output: ``["-o", value]`` after issue #13, else ``[value]``."""
+    for cmd in discover_commands():
+        if cmd.name == command:
+            for slot in cmd.slots:
+                if slot.kind == "output" and (slot.positional or slot.opt in ("-o", "--out")):
+                    return [value] if slot.positional else ["-o" if slot.opt == "--out" else slot.opt, value]
+    raise ValueError(f"{command}: no output slot")
+
+
 class Workspace:
     """The hostile files, built once (a few MB in all)."""
 
