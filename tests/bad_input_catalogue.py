@@ -43,7 +43,7 @@ import hostile_files as hf  # noqa: E402
 
 #: Verbs whose baseline runs long computations (training, benchmarks, reports).
 HEAVY = ("train", "robustness", "study", "benchmark", "ladder", "demo", "src evaluate", "dictionary learn", "anomaly fit",
-         "reid evaluate", "pose evaluate", "classify evaluate", "anomaly evaluate", "export")
+         "reid evaluate", "pose evaluate", "classify evaluate", "anomaly evaluate", "export", "ecg adapt", "ecg benchmark")
 
 #: Known-valid values of required options (anything else gets "1").
 REQUIRED_DEFAULTS = {"--scheme": "block_shuffle", "--database": "peid", "--sigma": "10"}
