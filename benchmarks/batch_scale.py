@@ -47,6 +47,17 @@ def make_images(folder: Path, n: int, size: int) -> None:
         Image.fromarray(np.round(np.clip(crop, 0, 1) * 255).astype(np.uint8)).save(folder / f"img{i:03d}.png")
 
 
+def _out_args(out: str) -> list[str]:
+    """``-o OUT`` once denoise follows issue #13's convention, the positional OUT before."""
+    import typer
+
+    from nlvision.cli import build_app
+
+    params = typer.main.get_command(build_app()).commands["denoise"].params
+    takes_option = any("-o" in getattr(p, "opts", ()) for p in params if p.param_type_name == "option")
+    return ["-o", out] if takes_option else [out]
+
+
 def _cpu() -> float:
     import resource
 
@@ -64,7 +75,7 @@ def run(src: Path, out: Path, jobs: int) -> tuple[float, float]:
     cpu0 = _cpu()
     start = time.perf_counter()
     with contextlib.redirect_stdout(buf_out), contextlib.redirect_stderr(buf_err):
-        rc = main(["denoise", str(src), str(out), "--sigma", "20", "--jobs", str(jobs), "--json"])
+        rc = main(["denoise", str(src), *_out_args(str(out)), "--sigma", "20", "--jobs", str(jobs), "--json"])
     seconds = time.perf_counter() - start
     cpu = _cpu() - cpu0
     if rc != 0:

@@ -43,7 +43,7 @@ import hostile_files as hf  # noqa: E402
 
 #: Verbs whose baseline runs long computations (training, benchmarks, reports).
 HEAVY = ("train", "robustness", "study", "benchmark", "ladder", "demo", "src evaluate", "dictionary learn", "anomaly fit",
-         "reid evaluate", "pose evaluate", "classify evaluate", "anomaly evaluate", "export")
+         "reid evaluate", "pose evaluate", "classify evaluate", "anomaly evaluate", "export", "ecg adapt", "ecg benchmark")
 
 #: Known-valid values of required options (anything else gets "1").
 REQUIRED_DEFAULTS = {"--scheme": "block_shuffle", "--database": "peid", "--sigma": "10"}
@@ -173,6 +173,16 @@ def discover_commands() -> list[Command]:
 
     walk(root, ())
     return out
+
+
+def out_args(command: str, value: str) -> list[str]:
+    """How ``command`` (e.g. "denoise") takes its output: ``["-o", value]`` after issue #13, else ``[value]``."""
+    for cmd in discover_commands():
+        if cmd.name == command:
+            for slot in cmd.slots:
+                if slot.kind == "output" and (slot.positional or slot.opt in ("-o", "--out")):
+                    return [value] if slot.positional else ["-o" if slot.opt == "--out" else slot.opt, value]
+    raise ValueError(f"{command}: no output slot")
 
 
 class Workspace:

@@ -147,8 +147,8 @@ def test_contract(case, workspace, tmp_path):
 def test_baselines_succeed(workspace, tmp_path):
     """The harness itself: harmless invocations pass (so 'rejected' means the hostile value was refused)."""
     good = str(workspace.good)
-    for argv in (["noise", "estimate", good], ["noise", "add", good, str(tmp_path / "n.png"), "--sigma", "5"],
-                 ["denoise", good, str(tmp_path / "d.png"), "--sigma", "10"]):
+    for argv in (["noise", "estimate", good], ["noise", "add", good, *cat.out_args("noise add", str(tmp_path / "n.png")), "--sigma", "5"],
+                 ["denoise", good, *cat.out_args("denoise", str(tmp_path / "d.png")), "--sigma", "10"]):
         rc, out, err = cat.run_argv(argv, tmp_path)
         assert rc == 0, (argv, err)
     rc, out, err = cat.run_argv(["noise", "estimate", str(workspace.bad_images["png_bomb16"])], tmp_path)

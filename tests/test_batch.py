@@ -18,6 +18,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hostile_files as hf  # noqa: E402
+from bad_input_catalogue import out_args  # noqa: E402
 from nlvision.batch import check_engine, failure_message, item_name, run_batch  # noqa: E402
 from nlvision.cli import main  # noqa: E402
 
@@ -110,7 +111,7 @@ def _add_hostile(folder: Path) -> list[str]:
 
 
 def _run_denoise(capsys, src: Path, out: Path, *extra: str):
-    rc = main(["denoise", str(src), str(out), "--sigma", "15", "--json", "--max-pixels", "1e6", *extra])
+    rc = main(["denoise", str(src), *out_args("denoise", str(out)), "--sigma", "15", "--json", "--max-pixels", "1e6", *extra])
     cap = capsys.readouterr()
     return rc, json.loads(cap.out), cap.err
 
