@@ -28,6 +28,9 @@ PUBLIC_MODULES = (
     "nlvision.imageio",
     "nlvision.engine",
     "nlvision.datasets",
+    "nlvision.limits",
+    "nlvision.atomic",
+    "nlvision.batch",
 )
 
 #: numpydoc checks not enforced (extended summary, See Also, verb mood, blank-line layout,

@@ -17,9 +17,9 @@ from typing import Callable
 
 from nlvision._extras import missing_extra_message
 from nlvision.atomic import write_text_atomic
-from nlvision.report.base import _STYLE, Section, figure_html, html_table, save_figure
+from nlvision.report.base import _STYLE, Section, figure_html, html_table
 
-__all__ = ["SECTIONS", "Section", "SectionRun", "build_report", "figure_html", "html_table", "save_figure"]
+__all__ = ["SECTIONS", "Section", "SectionRun", "build_report", "figure_html", "html_table"]
 
 #: (title, "module:function") of every section, in report order.
 SECTIONS = (

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from nlvision.atomic import atomic_path
 
 
 @dataclass
@@ -60,28 +57,3 @@ th{background:#f3f3f3}figure{display:inline-block;margin:0.5em}img{max-width:100
 .error{background:#fee;border:1px solid #c00;padding:0.5em}.note{color:#555;font-size:90%}
 """
 
-
-def save_figure(fig, path: str | Path, **savefig_kwargs) -> Path:
-    """Write a matplotlib figure atomically (temporary file, then rename) and close it.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-        The figure to write.
-    path : str or Path
-        Destination; the format follows its suffix (``.png`` in the report).
-    **savefig_kwargs
-        Passed to :meth:`matplotlib.figure.Figure.savefig` (``dpi``, ``bbox_inches``, ...).
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **savefig_kwargs)
-    plt.close(fig)
-    return path

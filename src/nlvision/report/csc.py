@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
+
 TITLE = "Sparse denoising: global CSC vs aggregated patches"
 
 
@@ -71,7 +73,7 @@ def build(out_dir: Path, quick: bool):
             axes[r, c].set_title(title + (f"\n{psnr(im, y):.2f} dB" if c else ""), fontsize=8)
             axes[r, c].set_axis_off()
     fig.tight_layout()
-    fig.savefig(out_dir / "csc_global_vs_patch.png", dpi=90)
+    savefig_atomic(fig, out_dir / "csc_global_vs_patch.png", dpi=90)
     plt.close(fig)
     header = ["image", "noisy PSNR"]
     for name, _ in methods:

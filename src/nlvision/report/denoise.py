@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
 from nlvision.metrics import psnr
 from nlvision.report.base import Section, figure_html, html_table
 from nlvision.restoration import add_noise, denoise_dct, estimate_sigma
@@ -37,7 +38,7 @@ def _panels(path: Path, images: list[np.ndarray], titles: list[str]) -> None:
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    savefig_atomic(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -99,7 +100,7 @@ def build(out_dir: Path, quick: bool):
         ax.set_title(title, fontsize=9)
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(out_dir / "denoise_astronaut.png", dpi=90)
+    savefig_atomic(fig, out_dir / "denoise_astronaut.png", dpi=90)
     plt.close(fig)
 
     # 2. noise estimation on an 8-bit, clipped file-like version
@@ -154,7 +155,7 @@ def build(out_dir: Path, quick: bool):
     ax.set_title("threshold sweep, camera" + (" 256x256 crop" if quick else "") + ", sigma=20/255", fontsize=9)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out_dir / "denoise_tau_sweep.png", dpi=90)
+    savefig_atomic(fig, out_dir / "denoise_tau_sweep.png", dpi=90)
     plt.close(fig)
     best = {agg: float(ks[int(np.argmax(v))]) for agg, v in curves.items()}
 

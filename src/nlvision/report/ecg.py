@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
+
 TITLE = "ECG monitoring: heart-rate dictionary adaptation"
 
 
@@ -86,7 +88,7 @@ def build(out_dir: Path, quick: bool):
     ax[2].set_title("one atom, adapted", fontsize=9)
     ax[2].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out_dir / "ecg_adaptation.png", dpi=90)
+    savefig_atomic(fig, out_dir / "ecg_adaptation.png", dpi=90)
     plt.close(fig)
     body = (
         "<p>Seed 003, 'Domain adaptation for online ECG monitoring': a user's dictionary learned at 60 bpm is adapted "

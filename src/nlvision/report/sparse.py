@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
 from nlvision.imageio import to_float
 from nlvision.report.base import Section, figure_html, html_table
 from nlvision.restoration import block_mask, default_dictionary, inpaint, random_mask, text_mask
@@ -54,7 +55,7 @@ def build(out_dir: Path, quick: bool):
     ax.imshow(atoms_image(D), cmap="gray", interpolation="nearest")
     ax.set_axis_off()
     ax.set_title("Shipped K-SVD dictionary: 256 atoms, 8x8")
-    fig.savefig(out_dir / "sparse_atoms.png", dpi=100, bbox_inches="tight")
+    savefig_atomic(fig, out_dir / "sparse_atoms.png", dpi=100, bbox_inches="tight")
     plt.close(fig)
 
     y = to_float(skimage.data.camera())
@@ -83,7 +84,7 @@ def build(out_dir: Path, quick: bool):
             axes[i, j].set_title(title, fontsize=9)
             axes[i, j].set_axis_off()
     fig.tight_layout()
-    fig.savefig(out_dir / "sparse_inpainting.png", dpi=90)
+    savefig_atomic(fig, out_dir / "sparse_inpainting.png", dpi=90)
     plt.close(fig)
     body = (
         "<p>Inpainting (issue #15): biharmonic fill of the missing pixels, then iterated hard "
