@@ -218,6 +218,7 @@ def test_evaluate_predict_and_score(tiny_run, tmp_path, capsys):
     assert np.isfinite(xs).all()
     assert main(["pose", "predict", str(tiny_run), str(folder / "fig0.png"), "-o", str(tmp_path / "figs"), "--figures"]) == 0
     assert (tmp_path / "figs" / "0000_fig0_masks.png").stat().st_size > 0
+    assert "0-based" in capsys.readouterr().out
     mat = loadmat(out / "pred.mat")["pos_pred_src"]
     assert mat.shape == (16, 2, 4) and np.allclose(mat[:, 0, 0], xs + 1)  # 1-based
     coco = json.loads((out / "keypoints.json").read_text())
