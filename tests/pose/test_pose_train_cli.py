@@ -334,7 +334,8 @@ def test_mpii_fixture_with_border_joints_trains_and_evaluates(mpii_root, tmp_pat
     args = ["--stacks", "2", "--channels", "8", "--input-size", "64", "--epoch-scale", "0.005", "--batch-size", "3",
             "--no-progress", "--accelerator", "cpu"]
     assert main(["pose", "train", "--data", f"mpii:{mpii_root}", *args, "-o", str(out)]) == 0
-    capsys.readouterr()
+    text = capsys.readouterr().out
+    assert "train annotations: 6 people, 9 annotated joints on the image border (kept), 1 malformed record(s) skipped" in text
     assert main(["pose", "evaluate", str(out), "-o", str(tmp_path / "ev")]) == 0
     text = capsys.readouterr().out
     assert "4 people" in text and "6 annotated joints on the image border" in text

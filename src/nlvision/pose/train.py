@@ -439,7 +439,8 @@ def train_pose(
     -------
     dict
         ``metrics`` (PCKh tables at 0.5 and 0.1), ``masks`` (per-stage mask statistics and
-        PCKh with the masks forced to 1, attention models only), ``phases``, ``data`` and ``out``.
+        PCKh with the masks forced to 1, attention models only), ``phases``, ``data``,
+        ``annotations`` (MPII reader summaries: people, border joints, skipped records) and ``out``.
 
     Raises
     ------
@@ -517,8 +518,10 @@ def train_pose(
     with atomic_path(run / "model.safetensors") as tmp:
         shutil.copyfile(last, tmp)
     ev = evaluate_model(model, valid_loader, flip=cfg.flip_test, masks_off=True)
+    reports = {k: getattr(getattr(l, "dataset", None), "report", None) for k, l in (("train", train_loader), ("valid", valid_loader))}
     result = {"metrics": {f"pckh@{t:g}": r.to_dict() for t, r in ev["results"].items()}, "masks": ev.get("masks"),
-              "phases": done_phases, "data": spec, "synthetic": spec == "synthetic"}
+              "phases": done_phases, "data": spec, "synthetic": spec == "synthetic",
+              "annotations": {k: v for k, v in reports.items() if v}}
     write_json_atomic(run / "metrics.json", result)
     if run != out:
         if out.is_dir():
