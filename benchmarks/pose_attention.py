@@ -133,9 +133,15 @@ def summary(out: Path) -> None:
         h = _t95(len(xs)) * xs.std(ddof=1) / np.sqrt(len(xs)) if len(xs) > 1 else float("nan")
         return f"{xs.mean():.2f} ± {h:.2f}"
 
-    print("| variant | seeds | PCKh@0.5 (masks on) | masks forced to 1 | on − off | mean-pose floor | "
+    hg = {r["seed"]: r["pckh"] for r in by.get("hourglass", [])}
+
+    def vs_hg(rs):
+        d = [r["pckh"] - hg[r["seed"]] for r in rs if r["seed"] in hg]
+        return ci(d) if len(d) > 1 else "—"
+
+    print("| variant | seeds | PCKh@0.5 (masks on) | − hourglass (paired) | masks forced to 1 | on − off | mean-pose floor | "
           "M(1) discards fig / bg % | M(2) discards fig / bg % | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, rs in by.items():
         on = [r["pckh"] for r in rs]
         seeds = ",".join(str(r["seed"]) for r in rs)
@@ -149,9 +155,11 @@ def summary(out: Path) -> None:
                 b = [100 * r["masks"]["stages"][k]["discarded_background"] for r in rs]
                 st.append(f"{np.mean(f):.1f} / {np.mean(b):.1f}")
             st += ["—"] * (2 - len(st))
-            print(f"| {name} | {seeds} | {ci(on)} | {ci(off)} | {ci(diff)} | {floor} | {st[0]} | {st[1]} | {np.mean([r['wall_s'] for r in rs]):.0f} |")
+            print(f"| {name} | {seeds} | {ci(on)} | {vs_hg(rs)} | {ci(off)} | {ci(diff)} | {floor} | {st[0]} | {st[1]} | "
+                  f"{np.mean([r['wall_s'] for r in rs]):.0f} |")
         else:
-            print(f"| {name} | {seeds} | {ci(on)} | — | — | {floor} | — | — | {np.mean([r['wall_s'] for r in rs]):.0f} |")
+            print(f"| {name} | {seeds} | {ci(on)} | — | — | — | {floor} | — | — | {np.mean([r['wall_s'] for r in rs]):.0f} |")
+    print("95 % t-intervals over seeds (n = 3: t = 4.30); per-seed values in OUT/runs.jsonl")
 
 
 def main() -> None:

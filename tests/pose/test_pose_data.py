@@ -343,3 +343,25 @@ def test_synthetic_bad_inputs():
         sample_pose(np.random.default_rng(0), -1.0)
     with pytest.raises(IndexError):
         SyntheticFigures(2)[5]
+
+
+def test_pytorch_pose_folder_with_gt_valid_mat(tmp_path):
+    """pytorch-pose layout (annot/mpii_annotations.json, both splits) + the split's gt_valid.mat:
+    head boxes are attached by position among the split's records, skipped ones included."""
+    from scipy.io import savemat
+
+    (tmp_path / "annot").mkdir()
+    (tmp_path / "images").mkdir()
+    recs = [_pytorch_pose_record(0), _pytorch_pose_record(1), _pytorch_pose_record(1, joint_self=[[1, 2, 1]] * 14),
+            _pytorch_pose_record(1, img_paths="b.jpg")]
+    (tmp_path / "annot" / "mpii_annotations.json").write_text(json.dumps(recs))
+    hb = np.zeros((2, 2, 3))
+    hb[1] = [[11.0, 12.0, 13.0], [21.0, 22.0, 23.0]]
+    savemat(tmp_path / "annot" / "gt_valid.mat", {"pos_gt_src": np.ones((16, 2, 3)), "jnt_missing": np.zeros((16, 3)), "headboxes_src": hb})
+    ds = make_dataset(f"mpii:{tmp_path}", "valid", input_size=64)
+    assert [a.image for a in ds.annotations] == ["015601864.jpg", "b.jpg"]
+    # 0-based: the third split record (index 2) is b.jpg's box; the malformed one (index 1) is skipped.
+    assert ds.annotations[0].headbox.tolist() == [[-1.0, -1.0], [10.0, 20.0]]
+    assert ds.annotations[1].headbox.tolist() == [[-1.0, -1.0], [12.0, 22.0]]
+    assert "1 malformed record(s) skipped" in ds.report
+    assert len(make_dataset(f"mpii:{tmp_path}", "train", input_size=64)) == 1

@@ -218,6 +218,7 @@ def test_evaluate_predict_and_score(tiny_run, tmp_path, capsys):
     assert np.isfinite(xs).all()
     assert main(["pose", "predict", str(tiny_run), str(folder / "fig0.png"), "-o", str(tmp_path / "figs"), "--figures"]) == 0
     assert (tmp_path / "figs" / "0000_fig0_masks.png").stat().st_size > 0
+    assert "0-based" in capsys.readouterr().out
     mat = loadmat(out / "pred.mat")["pos_pred_src"]
     assert mat.shape == (16, 2, 4) and np.allclose(mat[:, 0, 0], xs + 1)  # 1-based
     coco = json.loads((out / "keypoints.json").read_text())
@@ -333,7 +334,8 @@ def test_mpii_fixture_with_border_joints_trains_and_evaluates(mpii_root, tmp_pat
     args = ["--stacks", "2", "--channels", "8", "--input-size", "64", "--epoch-scale", "0.005", "--batch-size", "3",
             "--no-progress", "--accelerator", "cpu"]
     assert main(["pose", "train", "--data", f"mpii:{mpii_root}", *args, "-o", str(out)]) == 0
-    capsys.readouterr()
+    text = capsys.readouterr().out
+    assert "train annotations: 6 people, 9 annotated joints on the image border (kept), 1 malformed record(s) skipped" in text
     assert main(["pose", "evaluate", str(out), "-o", str(tmp_path / "ev")]) == 0
     text = capsys.readouterr().out
     assert "4 people" in text and "6 annotated joints on the image border" in text

@@ -113,7 +113,8 @@ def train(
     label = " (SYNTHETIC data)" if result["synthetic"] else ""
     phases = ", ".join(f"{p['phase']}: {p['epochs']} ep" for p in result["phases"])
     model_name = f"ACNN ({model_cfg.mask_mode} masks, penalty {cfg.mask_penalty:g} {cfg.penalty_mode})" if attention else "stacked hourglass"
-    text = (f"{model_name}, {stacks} stacks, width {channels}, phases {phases}{label}\n" + _metric_lines(result["metrics"])
+    notes = "".join(f"{split} annotations: {line}\n" for split, line in result["annotations"].items())
+    text = (f"{model_name}, {stacks} stacks, width {channels}, phases {phases}{label}\n" + notes + _metric_lines(result["metrics"])
             + _mask_lines(result["masks"]) + f"\nrun folder: {out} (model.safetensors, phase_*/checkpoints/last.ckpt, metrics.json)")
     emit(result, as_json, text)
     return 0

@@ -19,15 +19,15 @@ trained in ``OUT.partial/`` and renamed to ``OUT`` when it succeeds, so a failed
 nothing in ``OUT`` (``--resume`` continues a crashed run from ``OUT.partial/``).
 
 **Why phase C drives soft masks to 1, and the design against it.** Nothing in eq. (3) asks a
-mask to discard anything: zeroing features (eq. 1) can only remove information from the next
-stage, and the carry-over ``P(i−1) ⊙ (1 − M)`` of eq. (4) is redundant once the stage's own
-heatmap ``H(i)`` is good. In phase C the heatmap branch adapts, the mask gradient turns
-positive almost everywhere, and RMSProp — which normalises gradient magnitudes — moves the
-mask biases upwards at the full learning rate: every mask ends ≥ 0.95. Two counter-measures are
-provided: an **area penalty** ``mask_penalty · mean(M(i))`` (a budget on what a mask keeps:
-discarding then pays where it costs the heatmaps least — the background), applied in phases B
-and C, and **binary masks** (:func:`nlvision.nn.hourglass.binary_mask`) so that a discarded
-region is really removed, as the seed specifies. The default is chosen by measurement
+mask to discard background: zeroing features (eq. 1) only removes context from the next stage,
+and the carry-over ``P(i−1) ⊙ (1 − M)`` of eq. (4) pays only where the previous stage's heatmap
+already has the right peaks — on the figure. In the background the mask gradient is a small,
+consistent push to keep context, and RMSProp — which normalises gradient magnitudes — moves the
+mask biases up at the full learning rate, so masks end ≈ 1 there. Counter-measures: an **area
+penalty** ``mask_penalty · Σ_i mean(M(i))`` in phases B and C (a budget on what a mask keeps),
+optionally sparing cells where the stage already sees a joint (``penalty_mode="background"``),
+**binary masks** (:func:`nlvision.nn.hourglass.binary_mask`, the seed's Fig. 3), and freezing the
+masks in phase C (``train_masks_in_c=False``). The default is chosen by measurement
 (``benchmarks/pose_attention.py``, ``benchmarks/results/pose.md``).
 """
 
@@ -439,7 +439,8 @@ def train_pose(
     -------
     dict
         ``metrics`` (PCKh tables at 0.5 and 0.1), ``masks`` (per-stage mask statistics and
-        PCKh with the masks forced to 1, attention models only), ``phases``, ``data`` and ``out``.
+        PCKh with the masks forced to 1, attention models only), ``phases``, ``data``,
+        ``annotations`` (MPII reader summaries: people, border joints, skipped records) and ``out``.
 
     Raises
     ------
@@ -517,8 +518,10 @@ def train_pose(
     with atomic_path(run / "model.safetensors") as tmp:
         shutil.copyfile(last, tmp)
     ev = evaluate_model(model, valid_loader, flip=cfg.flip_test, masks_off=True)
+    reports = {k: getattr(getattr(l, "dataset", None), "report", None) for k, l in (("train", train_loader), ("valid", valid_loader))}
     result = {"metrics": {f"pckh@{t:g}": r.to_dict() for t, r in ev["results"].items()}, "masks": ev.get("masks"),
-              "phases": done_phases, "data": spec, "synthetic": spec == "synthetic"}
+              "phases": done_phases, "data": spec, "synthetic": spec == "synthetic",
+              "annotations": {k: v for k, v in reports.items() if v}}
     write_json_atomic(run / "metrics.json", result)
     if run != out:
         if out.is_dir():
