@@ -150,7 +150,7 @@ def main(argv):
     alignment(configs)
     edges()
     if "--no-ladder" not in argv:
-        ladder({k: v for k, v in configs.items() if k != "shift + fine edges"}, side, old)
+        ladder(configs, side, old)
     return 0
 
 

@@ -295,3 +295,13 @@ def test_j2k_declared_size_checked_before_decoding(tmp_path, monkeypatch):
     monkeypatch.setenv("NLVISION_MAX_PIXELS", "100")
     with pytest.raises(ValueError, match="declares 16x16 pixels"):
         load_database_image(path)
+
+
+def test_evaluate_sweep_cli(tmp_path, capsys):
+    pairs = _pairs(tmp_path)
+    rc = main(["vsi", "evaluate", "--csv", str(pairs), "--sweep", "--json", "--no-progress"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert [r["alpha"] for r in out["alpha"]] == [0.05, 0.1, 0.15, 0.2, 0.25]
+    assert [r["beta"] for r in out["beta"]] == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert all(-1 <= r["srocc"] <= 1 for r in out["alpha"] + out["beta"])

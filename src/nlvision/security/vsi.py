@@ -106,7 +106,7 @@ class VSIConfig:
         windows every ``max(1, round(search_stride·l))`` pixels are pre-ranked (8x8 cell means
         of the image and of its edge map), the best ``top_k`` refined to 1 px and scored
         exactly; an off-grid window counts when it holds the block's content moved intact
-        (``sim_A >= 0.995``). Default 0.125 (l/8). ``>= 1`` with ``phases = 1`` is the paper's
+        (raw mean ``|b_p - b_e| <= 0.005``). Default 0.125 (l/8). ``>= 1`` with ``phases = 1`` is the paper's
         literal eq. 1 (:data:`PAPER`). A documented deviation chosen by measurement
         (docs/security.md): content moved by any amount is found, not only by multiples of l.
     phases : int
@@ -679,15 +679,9 @@ def _pair_similarity(pf, wem, bem_p, e, bem_e_img, ys, xs, owner, l, cfg):
 _EDGE_PROXY_WEIGHT = 0.5
 #: Cells per axis of the pre-ranking features.
 _PROXY_CELLS = 8
-#: Also evaluate the co-located window (the block's own position in E) exactly.
-_COLOCATED = True
-#: Refine pre-ranked candidates to 1 px (pattern search); False keeps them on the stride grid.
-_REFINE = True
 #: Below this many elements (plain blocks x grid blocks x l²) the grid's all-pairs eq. 1 is
 #: evaluated exactly too (always for the usual ~10 x 10 grids up to 1024², bounded beyond).
 _EXHAUSTIVE_ELEMENTS = 1 << 26
-#: Off-grid candidates are accepted only when sim_A >= 1 - eps (None: always).
-_EXACT_EPS = 0.005
 #: An off-grid window holds a block's content "moved intact" when the raw mean absolute
 #: difference is at most this (about 1.3 grey levels of 8 bits).
 _INTACT_MAD = 0.005
@@ -721,7 +715,7 @@ def _rank_and_refine(sat_p, sat_e, py, px, cyy, cxx, l, g, step, top_k, chunk_el
     ys, xs = cyy[best.ravel()].copy(), cxx[best.ravel()].copy()
     fo = fp[owner]
     cur = np.sum((_proxy(sat_e, ys, xs, l, g, edge_weight) - fo) ** 2, axis=1)
-    s = step // 2 if _REFINE else 0
+    s = step // 2
     offsets = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx])
     while s >= 1:  # pattern search: halve the step down to 1 px
         for dy, dx in offsets * s:
