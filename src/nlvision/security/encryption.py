@@ -85,7 +85,8 @@ def _pixel_scramble(x: np.ndarray, s: float, rng: np.random.Generator) -> np.nda
 
 
 def _dct_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from nlvision.security.vsi import dct_matrix, zigzag_rank
+    from nlvision.restoration.dct import dct_matrix
+    from nlvision.security.vsi import zigzag_rank
 
     d = dct_matrix(8)
     coef = d @ (_to_blocks(x, 8) - 0.5) @ d.T
@@ -93,7 +94,7 @@ def _dct_blocks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dct_inverse(x: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    from nlvision.security.vsi import dct_matrix
+    from nlvision.restoration.dct import dct_matrix
 
     d = dct_matrix(8)
     return _from_blocks(x, d.T @ coef @ d + 0.5, 8)

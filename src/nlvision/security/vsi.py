@@ -42,6 +42,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from nlvision.restoration.dct import dct_matrix
 from nlvision.security.edges import EdgeConfig, edge_maps
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "get_config",
     "block_size",
     "zigzag_rank",
-    "dct_matrix",
     "lowpass_blocks",
     "sim_appearance",
     "sim_structure",
@@ -310,22 +310,6 @@ def zigzag_rank(n: int) -> np.ndarray:
     rank = np.empty(n * n, dtype=np.int64)
     rank[order] = np.arange(n * n)
     return rank.reshape(n, n)
-
-
-def dct_matrix(n: int) -> np.ndarray:
-    """Orthonormal DCT-II matrix ``D`` (``D @ x`` = ``scipy.fft.dct(x, norm="ortho")``).
-
-    Examples
-    --------
-    >>> D = dct_matrix(4)
-    >>> bool(np.allclose(D @ D.T, np.eye(4)))
-    True
-    """
-    k = np.arange(n)[:, None]
-    m = np.arange(n)[None, :]
-    d = np.cos(np.pi * (2 * m + 1) * k / (2 * n)) * np.sqrt(2.0 / n)
-    d[0] /= np.sqrt(2.0)
-    return d
 
 
 def _blocks(image: np.ndarray, l: int) -> np.ndarray:
