@@ -165,7 +165,8 @@ def detect(
                "failed": [{"image": str(p), "error": m} for p, m in failed]}
     text = "\n".join(f"{r['image']}: {'ANOMALOUS' if r['anomalous'] else 'normal'} (image score {r['image_score']:.2f}"
                      f" vs {r['image_threshold']:.2f}; {100 * r['anomalous_fraction']:.2f} % of pixels above the "
-                     f"pixel threshold)" for r in results)
+                     f"pixel threshold" + ("" if r["scale"] is None else f"; estimated zoom {r['scale']:.2f}") + ")"
+                     for r in results)
     emit(payload, as_json, text)
     return 1 if failed else 0
 
