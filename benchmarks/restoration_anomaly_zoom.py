@@ -9,7 +9,7 @@
   (strong simple baselines) in the same run.
 
 Seeds 1, 2, 3 are held out: the design (noise-matched synthetic zooms, per-scale calibration of
-the zoom-1 density, the 1/3-octave calibration grid, 64 then 48 atoms per scale) was chosen on seed 0.
+the zoom-1 density, the 1/3-octave calibration grid, 64 atoms per scale) was chosen on seed 0.
 
 Usage: python benchmarks/restoration_anomaly_zoom.py [--quick] [--seeds 1,2,3] [--methods a,b]
 """

@@ -56,7 +56,7 @@ def fit(
     step: int = typer.Option(4, "--step", help="Stride between scored patches."),
     dl_iter: int = typer.Option(15, "--dl-iter", help="Dictionary-learning alternations."),
     n_train_patches: int = typer.Option(8000, "--n-train-patches", help="Training patches used to learn the dictionary."),
-    admm_iter: int = typer.Option(40, "--admm-iter", help="ADMM iterations when coding."),
+    admm_iter: Optional[int] = typer.Option(None, "--admm-iter", help="ADMM iterations when coding (default 40; multiscale 30)."),
     dictionary: str = typer.Option("bpdn", "--dictionary", help="bpdn | ksvd (dictionary learning)."),
     postprocess: str = typer.Option("none", "--postprocess", help="none | median | open."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
@@ -165,7 +165,8 @@ def detect(
                "failed": [{"image": str(p), "error": m} for p, m in failed]}
     text = "\n".join(f"{r['image']}: {'ANOMALOUS' if r['anomalous'] else 'normal'} (image score {r['image_score']:.2f}"
                      f" vs {r['image_threshold']:.2f}; {100 * r['anomalous_fraction']:.2f} % of pixels above the "
-                     f"pixel threshold)" for r in results)
+                     f"pixel threshold" + ("" if r["scale"] is None else f"; estimated zoom {r['scale']:.2f}") + ")"
+                     for r in results)
     emit(payload, as_json, text)
     return 1 if failed else 0
 

@@ -101,8 +101,8 @@ class AnomalyConfig:
         Patch side (15, as the seed's assignment asks); CSC: side of the regions ``Pi_c``.
     n_atoms : int or None
         Atoms of the dictionary, per scale for ``"multiscale"`` (``None``: 128 for ``"patch"``,
-        48 per scale for ``"multiscale"``, which keeps its scoring within 3x the patch
-        detector's time).
+        64 per scale for ``"multiscale"``; with 30 ADMM iterations its scoring stays within 3x
+        the patch detector's time).
     lam : float
         The l1 weight of BPDN (``1/2`` data-term convention, see :mod:`nlvision.restoration.bpdn`).
     mu : float
@@ -133,8 +133,8 @@ class AnomalyConfig:
         Alternations of the dictionary learning.
     dictionary : str
         ``"bpdn"`` (the seed's BPDN-based learning) or ``"ksvd"`` (K-SVD with OMP).
-    admm_iter : int
-        ADMM iterations when coding test patches.
+    admm_iter : int or None
+        ADMM iterations when coding test patches (``None``: 40, or 30 for ``"multiscale"``).
     admm_tol : float
         Relative tolerance of the ADMM stopping rule when coding test patches.
     density : str
@@ -200,7 +200,7 @@ class AnomalyConfig:
     n_train_patches: int = 8000
     dl_iter: int = 15
     dictionary: str = "bpdn"
-    admm_iter: int = 40
+    admm_iter: int | None = None
     admm_tol: float = 1e-3
     density: str = "gmm"
     n_components: int = 3
@@ -239,7 +239,9 @@ class AnomalyConfig:
         if self.postprocess not in POSTPROCESS:
             raise ValueError(f"postprocess: unknown {self.postprocess!r}; valid: {', '.join(POSTPROCESS)}")
         if self.n_atoms is None:
-            self.n_atoms = 48 if self.method == "multiscale" else 128
+            self.n_atoms = 64 if self.method == "multiscale" else 128
+        if self.admm_iter is None:
+            self.admm_iter = 30 if self.method == "multiscale" else 40
         for name in ("patch_size", "n_atoms", "step", "fit_step", "n_train_patches", "dl_iter", "admm_iter",
                      "n_components", "post_size", "n_filters", "filter_size", "csc_iter", "cdl_iter"):
             v = getattr(self, name)
@@ -323,7 +325,7 @@ def quick_config(method: str) -> AnomalyConfig:
     """
     if method not in METHODS:
         raise ValueError(f"method: unknown {method!r}; valid: {', '.join(METHODS)}")
-    return AnomalyConfig(method=method, n_atoms=48 if method == "multiscale" else 64, dl_iter=6,
+    return AnomalyConfig(method=method, n_atoms=64, dl_iter=6,
                          n_train_patches=3000, admm_iter=30, n_filters=8, cdl_iter=4, csc_iter=40).validate()
 
 
