@@ -46,7 +46,29 @@ DEFECT_KINDS = ("foreign", "scratch", "blob", "intensity")
 
 @dataclass
 class AnomalyImage:
-    """A test image and its pixel ground truth (True = anomalous)."""
+    """A test image and its pixel ground truth (True = anomalous).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+        Gray image in [0, 1].
+    mask : ndarray of bool, shape (H, W)
+        Ground truth: True where a defect was planted.
+    name : str, default ""
+        Identifier (file stem or ``<texture>_<index>``).
+    kinds : list of str, optional
+        Kinds of the planted defects (from :data:`DEFECT_KINDS`); empty for a normal image.
+
+    References
+    ----------
+    Seed 003, "Anomaly detection" (test images with pixel-level ground truth).
+
+    Examples
+    --------
+    >>> a = AnomalyImage(np.zeros((4, 4)), np.eye(4, dtype=bool), "x", ["scratch"])
+    >>> int(a.mask.sum()), a.kinds
+    (4, ['scratch'])
+    """
 
     image: np.ndarray
     mask: np.ndarray
@@ -56,7 +78,31 @@ class AnomalyImage:
 
 @dataclass
 class TextureBenchmark:
-    """Normal training/validation images and defective test images of one texture."""
+    """Normal training/validation images and defective test images of one texture.
+
+    Parameters
+    ----------
+    texture : str
+        Name of the texture (one of :data:`TEXTURES`).
+    train : list of ndarray
+        Normal images that the dictionary is learned on.
+    val : list of ndarray
+        Disjoint normal images on which the density and thresholds are fitted.
+    test : list of AnomalyImage
+        Images with planted defects and their masks.
+    zoom : float, default 1.0
+        Scale factor applied to the test images (1 = the training scale).
+
+    References
+    ----------
+    Seed 003, "Anomaly detection" (training, validation and test sets of normal patches).
+
+    Examples
+    --------
+    >>> b = TextureBenchmark("brick", [], [], [], zoom=0.7)
+    >>> b.texture, b.zoom
+    ('brick', 0.7)
+    """
 
     texture: str
     train: list
@@ -76,6 +122,7 @@ def load_texture(name: str) -> np.ndarray:
     Returns
     -------
     ndarray, shape (512, 512)
+        The texture, gray, float64 in [0, 1].
 
     Raises
     ------
@@ -250,6 +297,7 @@ def make_texture_benchmark(
     Returns
     -------
     TextureBenchmark
+        The normal training/validation crops and the defective test images.
 
     Raises
     ------
