@@ -284,6 +284,27 @@ class Residual(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1, bias=True) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the module: bottleneck branch plus skip.
+
+        Parameters
+        ----------
+        x : Tensor (B, in_channels, H, W)
+            Input features.
+
+        Returns
+        -------
+        Tensor (B, out_channels, H, W)
+            ``branch(x) + skip(x)``.
+
+        Examples
+        --------
+        >>> r = Residual(4, 4).eval()
+        >>> for conv in (r.conv1, r.conv2, r.conv3):  # zero branch: the module is the identity
+        ...     _ = nn.init.zeros_(conv.weight), nn.init.zeros_(conv.bias)
+        >>> x = torch.randn(1, 4, 3, 3)
+        >>> bool(torch.equal(r(x), x))
+        True
+        """
         out = self.conv1(self.relu(self.bn1(x)))
         out = self.conv2(self.relu(self.bn2(out)))
         out = self.conv3(self.relu(self.bn3(out)))
@@ -343,6 +364,23 @@ class Hourglass(nn.Module):
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the hourglass: ``up1(x) + upsample(low3(low2(low1(pool(x)))))``.
+
+        Parameters
+        ----------
+        x : Tensor (B, channels, H, W)
+            Input features; ``H`` and ``W`` divisible by ``2**depth``.
+
+        Returns
+        -------
+        Tensor (B, channels, H, W)
+            Output features, same shape as ``x``.
+
+        Examples
+        --------
+        >>> Hourglass(depth=3, channels=4)(torch.zeros(2, 4, 16, 8)).shape
+        torch.Size([2, 4, 16, 8])
+        """
         up1 = self.up1(x)
         low = self.low3(self.low2(self.low1(self.pool(x))))
         return up1 + self.upsample(low)
