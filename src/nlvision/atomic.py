@@ -209,7 +209,35 @@ def _temp_name(dest: Path) -> tuple[str, str]:
 
 
 class OutputError(OSError):
-    """An output could not be written; ``str()`` is the one-line message naming the destination."""
+    """An output could not be written; ``str()`` is the one-line message naming the destination.
+
+    Raised by the writers of this module (:func:`atomic_path` and those built on it) instead of
+    a bare ``OSError`` whose message would name the temporary file. Being an ``OSError``, the
+    CLI reports it as ``error: <message>`` (exit 2, no traceback). It is built like
+    ``OSError``: ``OutputError(errno, strerror, filename)`` (the constructor is ``OSError``'s own,
+    so it has no signature of its own to document).
+
+    Attributes
+    ----------
+    errno : int
+        The error number (``errno.EISDIR``, ``errno.ENOSPC``, ...).
+    strerror : str
+        The one-line message, naming the destination; ``str()`` returns it.
+    filename : str
+        The destination path.
+
+    References
+    ----------
+    Python documentation, "Built-in Exceptions", ``OSError(errno, strerror[, filename])``;
+    the atomic-output rule of the project conventions (issue #13, CLI convention).
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = OutputError(errno.EISDIR, "out: is a folder, expected a file path", "out")
+    >>> str(err), err.errno == errno.EISDIR, err.filename, isinstance(err, OSError)
+    ('out: is a folder, expected a file path', True, 'out', True)
+    """
 
     def __str__(self) -> str:
         return self.strerror or super().__str__()

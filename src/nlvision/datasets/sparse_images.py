@@ -34,6 +34,27 @@ class SparseImage:
         :func:`nlvision.restoration.csc.reconstruct` on the generating canvas, cropped).
     n_active : int
         Number of non-zero coefficients that were drawn (on the larger generating canvas).
+
+    See Also
+    --------
+    sparse_image : Draws one.
+
+    References
+    ----------
+    Seed 003, "Results under extreme sparsity"; D. Carrera, G. Boracchi, A. Foi, B. Wohlberg,
+    "Sparse overcomplete denoising: aggregation versus global optimization", IEEE Signal
+    Processing Letters 24(10), 2017.
+
+    Examples
+    --------
+    With a centred delta filter the image is the offset plus the delta's coefficient map:
+
+    >>> f = np.zeros((2, 3, 3)); f[0, 1, 1] = 1.0; f[1] = 1.0 / 3
+    >>> s = sparse_image((16, 16), f, density=0.05, rng=0)
+    >>> s.image.shape, s.maps.shape
+    ((16, 16), (2, 16, 16))
+    >>> bool(np.allclose(s.image - 0.5, s.maps[0])), int(np.count_nonzero(s.maps[1]))  # DC filter excluded
+    (True, 0)
     """
 
     image: np.ndarray

@@ -48,18 +48,44 @@ MPII_SKELETON = (
 
 @dataclass
 class SyntheticFigureConfig:
-    """Generator settings.
+    """Settings of the synthetic-figure generator (image size, distractors, clutter, height).
 
-    Attributes
+    Parameters
     ----------
-    image_size : int
-        Side of the square scene images.
-    distractors : tuple of (int, int)
+    image_size : int, default 256
+        Side of the square scene images (at least 32).
+    distractors : tuple of (int, int), default (2, 5)
         Range (inclusive) of the number of distractor limbs per image.
-    clutter : int
+    clutter : int, default 12
         Number of background clutter shapes (rectangles and discs).
-    person_height : tuple of (float, float)
-        Range of the figure's height as a fraction of the image side.
+    person_height : tuple of (float, float), default (0.55, 0.8)
+        Range of the figure's height as a fraction of the image side (within [0.1, 0.95]).
+
+    See Also
+    --------
+    render_figure, SyntheticFigures : The generators that use it.
+
+    Notes
+    -----
+    Construction does not check the values; :meth:`validate` does (the generators call it) and
+    raises ``ValueError`` naming the field.
+
+    References
+    ----------
+    Seed 002, section 3 (attention masks should discard background and redundant regions,
+    hence the clutter and distractor limbs); M. Andriluka, L. Pishchulin, P. Gehler and B. Schiele, "2D human pose estimation: new
+    benchmark and state of the art analysis", CVPR 2014 (the MPII joint order, centre/scale and
+    head-box conventions).
+
+    Examples
+    --------
+    >>> cfg = SyntheticFigureConfig(image_size=64, distractors=(0, 0)).validate()
+    >>> cfg.image_size, cfg.distractors, cfg.clutter
+    (64, (0, 0), 12)
+    >>> SyntheticFigureConfig(image_size=16).validate()
+    Traceback (most recent call last):
+        ...
+    ValueError: image_size: expected an integer ≥ 32, got 16
     """
 
     image_size: int = 256
@@ -85,19 +111,39 @@ class SyntheticFigureConfig:
 class FigureSample(NamedTuple):
     """One synthetic sample (MPII-style annotation, 0-based pixel coordinates).
 
-    Attributes
+    Parameters
     ----------
     image : ndarray (H, W, 3) float32 in [0, 1]
-    joints : ndarray (16, 2) float64, (x, y)
+        The colour scene.
+    joints : ndarray (16, 2) float64
+        ``(x, y)`` of the 16 joints, in MPII order (:data:`MPII_JOINTS`).
     visible : ndarray (16,) bool
+        Visibility flag of each joint (all True for synthetic figures).
     center : ndarray (2,) float64
+        ``(x, y)`` person centre: the middle of the joints' bounding box.
     scale : float
-        Person height / 200 (MPII convention).
+        Person height / 200 (MPII convention): ``1.15 ×`` the longer side of the joints'
+        bounding box, divided by 200.
     headbox : ndarray (2, 2) float64
-        ``[[x1, y1], [x2, y2]]``.
+        ``[[x1, y1], [x2, y2]]``, the head box used by PCKh.
     figure : ndarray (H, W) float32 in [0, 1]
         Silhouette of the person (coverage of its capsules; distractor limbs excluded), for
         measuring where attention masks discard pixels.
+
+    References
+    ----------
+    M. Andriluka, L. Pishchulin, P. Gehler and B. Schiele, "2D human pose estimation: new
+    benchmark and state of the art analysis", CVPR 2014 (the MPII joint order, centre/scale and
+    head-box conventions); seed 002, section 4 (MPII, PCKh).
+
+    Examples
+    --------
+    >>> s = render_figure(np.random.default_rng(0), SyntheticFigureConfig(image_size=64))
+    >>> s._fields
+    ('image', 'joints', 'visible', 'center', 'scale', 'headbox', 'figure')
+    >>> lo, hi = s.joints.min(0), s.joints.max(0)
+    >>> bool(np.allclose(s.center, (lo + hi) / 2)), bool(np.isclose(s.scale, 1.15 * (hi - lo).max() / 200))
+    (True, True)
     """
 
     image: np.ndarray
@@ -244,12 +290,36 @@ def render_figure(
     Returns
     -------
     FigureSample
+        The image, its 16 MPII joints, visibility, centre, scale, head box and silhouette.
+
+    Raises
+    ------
+    TypeError
+        If ``rng`` is not a ``numpy.random.Generator``.
+    ValueError
+        If ``config`` has an invalid value (see :meth:`SyntheticFigureConfig.validate`).
+
+    References
+    ----------
+    Seed 002, section 3 (regions an attention model should discard: background clutter and
+    redundant limbs); M. Andriluka, L. Pishchulin, P. Gehler and B. Schiele, "2D human pose estimation: new
+    benchmark and state of the art analysis", CVPR 2014 (the MPII joint order, centre/scale and
+    head-box conventions).
 
     Examples
     --------
     >>> s = render_figure(np.random.default_rng(0), SyntheticFigureConfig(image_size=64))
-    >>> s.image.shape, s.joints.shape, bool(s.visible.all())
-    ((64, 64, 3), (16, 2), True)
+    >>> s.image.shape, s.joints.shape, s.figure.shape, bool(s.visible.all())
+    ((64, 64, 3), (16, 2), (64, 64), True)
+    >>> bool(((s.joints >= 0) & (s.joints < 64)).all())  # the figure fits in the image
+    True
+    >>> hb = s.headbox  # the head box holds upper_neck (8) and head_top (9)
+    >>> bool(((hb[0] <= s.joints[8:10]) & (s.joints[8:10] <= hb[1])).all())
+    True
+    >>> render_figure(0)
+    Traceback (most recent call last):
+        ...
+    TypeError: rng: expected a numpy.random.Generator, got int
     """
     cfg = (config or SyntheticFigureConfig()).validate()
     if not isinstance(rng, np.random.Generator):

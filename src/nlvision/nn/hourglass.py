@@ -39,28 +39,55 @@ MASK_MODES = ("soft", "binary")
 class HourglassConfig:
     """Architecture of the (attention) stacked hourglass.
 
-    Attributes
+    Parameters
     ----------
-    num_stacks : int
+    num_stacks : int, default 4
         Number of hourglass stages (4 in the seed, section 3.1).
-    channels : int
+    channels : int, default 256
         Feature width of the hourglasses (256 in Newell et al. and the seed, section 3.2).
-    num_joints : int
+    num_joints : int, default 16
         Heatmap channels K (16 MPII joints).
-    depth : int
+    depth : int, default 4
         Number of down-sampling levels of each hourglass (4: 64 → 4).
-    num_blocks : int
+    num_blocks : int, default 1
         Residual modules per hourglass level.
-    attention : bool
+    attention : bool, default True
         ACNN attention masks (True) or the plain stacked hourglass (False).
-    input_size : int
+    input_size : int, default 256
         Side of the square input image (256); heatmaps are ``input_size // 4``.
-    mask_bias_init : float
+    mask_bias_init : float, default 4.0
         Initial bias of the mask convolutions. 4.0 gives sigmoid ≈ 0.98, so a network trained in
         phase A with masks frozen at ones starts phase B from (almost) the same function.
-    mask_mode : {"soft", "binary"}
+    mask_mode : {"soft", "binary"}, default "soft"
         ``soft``: the sigmoid multiplies the features; ``binary``: the seed's binary masks,
         ``sigmoid ≥ 0.5`` in the forward pass with a straight-through gradient.
+
+    See Also
+    --------
+    StackedHourglass : The network built from this configuration.
+
+    Notes
+    -----
+    Construction does not check the values; :meth:`validate` does (``StackedHourglass`` and
+    :meth:`from_dict` call it) and raises ``ValueError`` for a bad one.
+
+    References
+    ----------
+    Seed 002 (Sun, Ye and Wang, "Focus on what's important: self-attention model for human
+    pose estimation"), sections 3.1-3.3; A. Newell, K. Yang and J. Deng, "Stacked hourglass
+    networks for human pose estimation", ECCV 2016, arXiv:1603.06937.
+
+    Examples
+    --------
+    >>> cfg = HourglassConfig(num_stacks=2, channels=16, depth=2, input_size=32).validate()
+    >>> cfg.heatmap_size  # 32 // 4
+    8
+    >>> HourglassConfig.from_dict(cfg.to_dict()) == cfg
+    True
+    >>> HourglassConfig(input_size=100).validate()
+    Traceback (most recent call last):
+        ...
+    ValueError: input_size: expected a multiple of 64 (stem ÷4, then 4 poolings), got 100
     """
 
     num_stacks: int = 4
@@ -116,9 +143,9 @@ class HourglassConfig:
 
 
 class PoseOutput(NamedTuple):
-    """Output of :class:`StackedHourglass`.
+    """Output of :class:`StackedHourglass`: predictions, heatmaps and masks of every stage.
 
-    Attributes
+    Parameters
     ----------
     predictions : Tensor (B, S, K, h, w)
         ``P(i)`` of every stage (eq. 4); the last one is the network's answer.
@@ -129,6 +156,19 @@ class PoseOutput(NamedTuple):
         0/1 values for binary masks.
     mask_probs : Tensor (B, S, 1, h, w)
         The sigmoids behind ``masks`` (equal to ``masks`` for soft masks).
+
+    References
+    ----------
+    Seed 002, section 3.2: eq. (1)-(2) for the masks, eq. (4) for the stage predictions.
+
+    Examples
+    --------
+    >>> h = torch.ones(1, 2, 3, 4, 4); m = torch.ones(1, 2, 1, 4, 4)
+    >>> out = PoseOutput(combine_predictions(h, m), h, m, m)
+    >>> out.predictions.shape, out[1] is out.heatmaps
+    (torch.Size([1, 2, 3, 4, 4]), True)
+    >>> out.predictions[0, 1, 0, 0, 0].item()  # H(2) + P(1)·(1 - M(1)) = 1 + 1·0
+    1.0
     """
 
     predictions: torch.Tensor
@@ -179,11 +219,16 @@ def combine_predictions(heatmaps: torch.Tensor, masks: torch.Tensor) -> torch.Te
     Returns
     -------
     Tensor (B, S, K, h, w)
+        ``P(1) … P(S)``; ``P(1) = H(1)``.
 
     Raises
     ------
     ValueError
         If the shapes do not match.
+
+    References
+    ----------
+    Seed 002, section 3.2, eq. (4).
 
     Examples
     --------
@@ -207,6 +252,19 @@ class Residual(nn.Module):
     BN-ReLU-conv1×1 (C/2) → BN-ReLU-conv3×3 (C/2) → BN-ReLU-conv1×1 (C), plus the identity
     (or a 1×1 projection when the widths differ).
 
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output; the bottleneck has ``max(out_channels // 2, 1)``.
+
+    References
+    ----------
+    A. Newell, K. Yang and J. Deng, "Stacked hourglass networks for human pose estimation",
+    ECCV 2016, arXiv:1603.06937, section 3.1 and Fig. 4 (left); the residual module of seed 002,
+    section 3.1.
+
     Examples
     --------
     >>> Residual(8, 16)(torch.zeros(1, 8, 4, 4)).shape
@@ -226,6 +284,27 @@ class Residual(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1, bias=True) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the module: bottleneck branch plus skip.
+
+        Parameters
+        ----------
+        x : Tensor (B, in_channels, H, W)
+            Input features.
+
+        Returns
+        -------
+        Tensor (B, out_channels, H, W)
+            ``branch(x) + skip(x)``.
+
+        Examples
+        --------
+        >>> r = Residual(4, 4).eval()
+        >>> for conv in (r.conv1, r.conv2, r.conv3):  # zero branch: the module is the identity
+        ...     _ = nn.init.zeros_(conv.weight), nn.init.zeros_(conv.bias)
+        >>> x = torch.randn(1, 4, 3, 3)
+        >>> bool(torch.equal(r(x), x))
+        True
+        """
         out = self.conv1(self.relu(self.bn1(x)))
         out = self.conv2(self.relu(self.bn2(out)))
         out = self.conv3(self.relu(self.bn3(out)))
@@ -235,10 +314,37 @@ class Residual(nn.Module):
 class Hourglass(nn.Module):
     """One hourglass: recursive bottom-up (max-pool) / top-down (nearest up-sampling) with skips.
 
+    Parameters
+    ----------
+    depth : int
+        Number of 2×2 max-poolings (and nearest up-samplings); the input side must be divisible
+        by ``2**depth``.
+    channels : int
+        Feature width, the same at every level (even: the residual bottleneck halves it).
+    num_blocks : int, default 1
+        Residual modules per level and branch.
+
+    Raises
+    ------
+    ValueError
+        If ``depth < 1``.
+
+    References
+    ----------
+    A. Newell, K. Yang and J. Deng, "Stacked hourglass networks for human pose estimation",
+    ECCV 2016, arXiv:1603.06937, section 3.1 and Fig. 3; seed 002, section 3.1.
+
     Examples
     --------
-    >>> Hourglass(depth=2, channels=8)(torch.zeros(1, 8, 8, 8)).shape
+    >>> hg = Hourglass(depth=2, channels=8)
+    >>> hg(torch.zeros(1, 8, 8, 8)).shape
     torch.Size([1, 8, 8, 8])
+    >>> isinstance(hg.low2, Hourglass), isinstance(hg.low2.low2, Hourglass)  # depth 2: one nested
+    (True, False)
+    >>> Hourglass(depth=0, channels=8)
+    Traceback (most recent call last):
+        ...
+    ValueError: depth: expected ≥ 1, got 0
     """
 
     def __init__(self, depth: int, channels: int, num_blocks: int = 1):
@@ -258,6 +364,23 @@ class Hourglass(nn.Module):
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the hourglass: ``up1(x) + upsample(low3(low2(low1(pool(x)))))``.
+
+        Parameters
+        ----------
+        x : Tensor (B, channels, H, W)
+            Input features; ``H`` and ``W`` divisible by ``2**depth``.
+
+        Returns
+        -------
+        Tensor (B, channels, H, W)
+            Output features, same shape as ``x``.
+
+        Examples
+        --------
+        >>> Hourglass(depth=3, channels=4)(torch.zeros(2, 4, 16, 8)).shape
+        torch.Size([2, 4, 16, 8])
+        """
         up1 = self.up1(x)
         low = self.low3(self.low2(self.low1(self.pool(x))))
         return up1 + self.upsample(low)
