@@ -141,6 +141,7 @@ def agreement(scores, subjective) -> Agreement:
     Returns
     -------
     Agreement
+        SROCC, KRCC, PLCC and RMSE (the last two after the VQEG logistic fit) and the fit itself.
 
     Raises
     ------
