@@ -110,6 +110,30 @@ def failed_entries(failed: list) -> list[dict]:
     return [{"input": item_name(item), "error": message} for item, message in failed]
 
 
+def check_training_inputs(what: str, out: Path, weights: Optional[Path] = None) -> None:
+    """Validate what a ``train`` command needs before anything is trained or written.
+
+    Checks that the ``[train]`` extra is installed, that ``out`` can be a run folder (not a
+    file, not below a file), and that ``weights`` (if given) is a readable state dict (the same
+    safe reader the training uses: no unpickling, sizes checked before allocating).
+    """
+    from nlvision.engine import require_lightning
+
+    require_lightning(what)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out: {out} exists and is not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"-o/--out: {parent} is not a folder")
+            break
+    if weights is not None:
+        from nlvision.nn.weights import read_state_dict
+
+        read_state_dict(weights)
+
+
 def _check_jobs(value: int) -> int:
     check_engine(value, None)
     return value

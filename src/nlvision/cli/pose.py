@@ -12,7 +12,18 @@ from typing import List, Optional
 
 import typer
 
-from nlvision.cli._common import ACCELERATOR, DEVICES, LIMIT_BATCHES, NUM_NODES, PRECISION, PROGRESS, STRATEGY, emit, trainer_config
+from nlvision.cli._common import (
+    ACCELERATOR,
+    DEVICES,
+    LIMIT_BATCHES,
+    NUM_NODES,
+    PRECISION,
+    PROGRESS,
+    STRATEGY,
+    check_training_inputs,
+    emit,
+    trainer_config,
+)
 
 COORDS_NOTE = "coordinates: 0-based pixels of the source image (x = column, y = row); pred.mat: MPII layout, 1-based"
 
@@ -97,6 +108,7 @@ def train(
     as_json: bool = typer.Option(False, "--json"),
 ) -> int:
     """Train with the seed's three-phase schedule (A → B → C) and report PCKh on the validation split."""
+    check_training_inputs("pose train", out, weights)
     from nlvision.pose import PoseModelConfig, PoseTrainConfig, train_pose
 
     masks = {} if mask_mode is None else {"mask_mode": mask_mode}
