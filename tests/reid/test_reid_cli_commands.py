@@ -108,6 +108,7 @@ def test_cli_bad_input(trained, tmp_path, capsys):
     assert "1/255" in capsys.readouterr().err
     assert main(["reid", "evaluate", ckpt, "--epsilon", "300"]) == 2
     assert main(["reid", "evaluate", ckpt, "--attack", "fgsm"]) == 2
+    assert main(["reid", "evaluate", ckpt, "--attack", "dmr-gan", "--gan-epochs", "0"]) == 2
     other = tmp_path / "cls.safetensors"
     save_checkpoint(other, torch.nn.Linear(2, 2), task="classify", config={})
     assert main(["reid", "evaluate", str(other)]) == 2

@@ -123,6 +123,7 @@ def evaluate(
     attack: str = typer.Option("none", help="none | dmr-pgd | dmr-gan (queries only, white-box)."),
     epsilon: float = typer.Option(16.0, help=EPS_HELP),
     steps: int = typer.Option(10, help="PGD iterations (dmr-pgd)."),
+    gan_epochs: int = typer.Option(50, help="Generator training epochs (dmr-gan; DMR: 50)."),
     rerank: bool = typer.Option(False, help="k-reciprocal re-ranking (k1=20, k2=6, lambda=0.3)."),
     out: Optional[Path] = typer.Option(None, "-o", "--out", help="Write the metrics (with the CMC curve) to this JSON file."),
     accelerator: str = ACCELERATOR,
@@ -130,12 +131,14 @@ def evaluate(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Market-1501 protocol (mAP, mINP, CMC), optionally with the queries under the DMR attack."""
-    from nlvision.reid.attack import ATTACKS, AttackConfig
+    from nlvision.reid.attack import ATTACKS, AttackConfig, GANConfig
 
     if attack not in ATTACKS:
         raise ValueError(f"--attack: unknown attack {attack!r}; valid: {list(ATTACKS)}")
     acfg = AttackConfig(epsilon=epsilon, steps=steps, seed=seed)
     acfg.validate()
+    gcfg = GANConfig(epochs=gan_epochs, seed=seed)
+    gcfg.validate()
     _checkpoint(checkpoint)
     if out is not None and out.resolve() == checkpoint.resolve():
         raise ValueError("--out: refusing to overwrite the checkpoint")
@@ -147,7 +150,7 @@ def evaluate(
 
     model = load_reid_model(checkpoint)
     ds = load_reid_data(data)
-    metrics = evaluate_reid(model, ds, attack=attack, attack_config=acfg, rerank=rerank, device=device)
+    metrics = evaluate_reid(model, ds, attack=attack, attack_config=acfg, gan_config=gcfg, rerank=rerank, device=device)
     result = {"checkpoint": str(checkpoint), "data": ds.summary()["data"], "attack": attack,
               "epsilon": f"{epsilon:g}/255" if attack != "none" else None, "rerank": rerank, **metrics.as_dict()}
     if out is not None:

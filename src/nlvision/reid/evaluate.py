@@ -410,7 +410,7 @@ def chance_map(q_pids, g_pids, q_camids, g_camids, *, draws: int = 20, seed: int
     return float(np.mean(vals))
 
 
-def evaluate_reid(model, data, *, attack: str = "none", attack_config=None, rerank: bool = False,
+def evaluate_reid(model, data, *, attack: str = "none", attack_config=None, gan_config=None, rerank: bool = False,
                   device: str = "cpu") -> ReIDMetrics:
     """Market-1501 protocol of a trained model on ``data``'s query and gallery splits.
 
@@ -427,6 +427,8 @@ def evaluate_reid(model, data, *, attack: str = "none", attack_config=None, rera
         Attack on the queries.
     attack_config : nlvision.reid.attack.AttackConfig, optional
         The attack's ε (in 1/255 units), steps and loss options.
+    gan_config : nlvision.reid.attack.GANConfig, optional
+        Generator training options for ``dmr-gan`` (DMR's defaults: 50 epochs).
     rerank : bool
         Apply k-reciprocal re-ranking.
     device : str
@@ -471,7 +473,7 @@ def evaluate_reid(model, data, *, attack: str = "none", attack_config=None, rera
     queries = torch.stack([qds.image(i) for i in range(len(qds))]).to(device)
     gen = None
     if attack == "dmr-gan":
-        gen = train_dmr_gan(model, data.train, acfg, GANConfig(seed=acfg.seed))
+        gen = train_dmr_gan(model, data.train, acfg, gan_config or GANConfig(seed=acfg.seed))
     adv = attack_images(model, queries, data.query.pids, attack, acfg, generator_net=gen, seed=acfg.seed)
     qf = extract_features(model, adv).cpu()
     gf = extract_features(model, ReIDImageDataset(data.gallery, size)).cpu()
