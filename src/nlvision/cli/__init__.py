@@ -25,7 +25,7 @@ COMMAND_MODULES = (
     "anomaly",  # anomaly fit/detect/benchmark           (restoration, anomaly detection)
     "security",  # encrypt, vsi score/ladder/evaluate    (security)
     "classify",  # classify train/evaluate/predict       (classify)
-    "reid",  # reid train/evaluate/robustness/rank       (reid)
+    "reid",  # reid train/evaluate/predict/extract/study/rank (reid)
     "pose",  # pose train/evaluate/predict               (pose)
     "ecg",  # ecg adapt/detect/benchmark                 (restoration, ECG domain adaptation)
     "demo",  # demo report                               (report)

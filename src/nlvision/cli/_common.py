@@ -110,6 +110,18 @@ def failed_entries(failed: list) -> list[dict]:
     return [{"input": item_name(item), "error": message} for item, message in failed]
 
 
+def check_output_folder(out: Path) -> None:
+    """Refuse an output folder that is a file or lies below a file (before anything is written)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out: {out} exists and is not a folder")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"-o/--out: {parent} is not a folder")
+            break
+
+
 def check_training_inputs(what: str, out: Path, weights: Optional[Path] = None) -> None:
     """Validate what a ``train`` command needs before anything is trained or written.
 
@@ -120,14 +132,7 @@ def check_training_inputs(what: str, out: Path, weights: Optional[Path] = None) 
     from nlvision.engine import require_lightning
 
     require_lightning(what)
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--out: {out} exists and is not a folder")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"-o/--out: {parent} is not a folder")
-            break
+    check_output_folder(out)
     if weights is not None:
         from nlvision.nn.weights import read_state_dict
 

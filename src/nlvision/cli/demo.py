@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nlvision.cli._common import emit
+from nlvision.cli._common import check_output_folder, emit
 from nlvision.report import SectionRun, build_report
 
 
@@ -29,6 +29,7 @@ def demo(
         note = f" ({run.message})" if run.message else ""
         typer.echo(f"[{run.status:>7}] {run.title}: {run.seconds:.1f} s{note}", err=True)
 
+    check_output_folder(out)
     if not as_json:
         typer.echo(f"building the demo report in {out} ...", err=True)
     path, runs = build_report(out, quick=not full, only=only, progress=show)

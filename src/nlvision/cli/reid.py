@@ -9,7 +9,18 @@ from typing import Optional
 
 import typer
 
-from nlvision.cli._common import ACCELERATOR, DEVICES, LIMIT_BATCHES, NUM_NODES, PRECISION, PROGRESS, STRATEGY, emit, trainer_config
+from nlvision.cli._common import (
+    ACCELERATOR,
+    DEVICES,
+    LIMIT_BATCHES,
+    NUM_NODES,
+    PRECISION,
+    PROGRESS,
+    STRATEGY,
+    check_training_inputs,
+    emit,
+    trainer_config,
+)
 
 DATA_HELP = "synthetic (the study's data) | market1501:PATH | folder:PATH (Market-1501 layout)"
 EPS_HELP = "L-inf budget in 1/255 units (16 = 16/255); values below 1 are refused."
@@ -86,6 +97,7 @@ def train(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Train a re-identification model (BoT recipe; AlignedReID++ adds the aligned local triplet)."""
+    check_training_inputs("reid train", out, weights)
     from nlvision.reid import ReidModelConfig, ReidTrainConfig, evaluate_reid, load_reid_data, train_reid
 
     for name, v in (("--lr", lr), ("--margin", margin), ("--label-smoothing", epsilon_ls), ("--limit-batches", limit_batches)):
