@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -25,6 +25,11 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "load_image",
     "list_images",
+    "expand_images",
+    "save_image",
+    "check_bit_depth",
+    "image_bit_depth",
+    "FORMAT_BIT_DEPTHS",
     "validate_image",
     "to_float",
     "to_gray",
@@ -781,4 +786,50 @@ def list_images(spec: str | os.PathLike) -> list[Path]:
         files = [p]
     if not files:
         raise ValueError(f"{s}: no image files found")
+    return files
+
+
+def expand_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
+    """Expand several files, folders and glob patterns into one list of image paths.
+
+    Each input goes through :func:`list_images`; the results are concatenated in input order.
+    This is how every command that takes many images (``classify predict``, ``pose predict``,
+    ...) reads its arguments.
+
+    Parameters
+    ----------
+    inputs : sequence of str or path-like
+        Image files, folders (their images, sorted) or patterns such as ``"imgs/*.png"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The image paths, input by input.
+
+    Raises
+    ------
+    ValueError
+        If an input names no existing file, folder or matching pattern, or nothing is given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("b.png", "a.png"):
+    ...     _ = (d / n).write_bytes(b"")
+    >>> [p.name for p in expand_images([d, d / "b.png"])]
+    ['a.png', 'b.png', 'b.png']
+    >>> expand_images([d / "missing.png"])
+    Traceback (most recent call last):
+    ...
+    ValueError: ...missing.png: no such image, folder or pattern
+    """
+    files: list[Path] = []
+    for item in inputs:
+        found = list_images(item)
+        if len(found) == 1 and not found[0].exists():
+            raise ValueError(f"{item}: no such image, folder or pattern")
+        files += found
+    if not files:
+        raise ValueError("inputs: expected at least one image")
     return files

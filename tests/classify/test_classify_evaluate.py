@@ -158,7 +158,7 @@ def test_predict_batched_matches_one_by_one_and_reports_bad_files(tmp_path):
         np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
     globbed, _ = predict_classifier(m, [str(tmp_path / "im[0-2].png")], k=1)
     assert [p["image"] for p in globbed] == [str(tmp_path / f"im{i}.png") for i in range(3)]
-    with pytest.raises(ValueError, match="no file matches"):
+    with pytest.raises(ValueError, match="no image files found"):
         predict_classifier(m, [str(tmp_path / "*.jpg")])
-    with pytest.raises(ValueError, match="no such file or folder"):
+    with pytest.raises(ValueError, match="no such image, folder or pattern"):
         predict_classifier(m, [tmp_path / "missing.png"])

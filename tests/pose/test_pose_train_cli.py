@@ -378,7 +378,7 @@ def test_cli_bad_inputs(tiny_run, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "broken.png" in err
     assert main(["pose", "predict", str(tiny_run), str(tmp_path / "none*.png")]) == 2
-    assert "matches no file" in capsys.readouterr().err
+    assert "no image files found" in capsys.readouterr().err
     # A checkpoint of another task, and one whose weights do not match its configuration.
     other = tmp_path / "other.safetensors"
     save_checkpoint(other, torch.nn.Linear(2, 2), task="classify", config={})

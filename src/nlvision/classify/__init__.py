@@ -10,7 +10,7 @@ from nlvision.classify.data import AugmentConfig, ClassificationData, augment_ba
 from nlvision.classify.evaluate import classification_metrics, confusion_matrix, evaluate_classifier, plot_confusion
 from nlvision.classify.export import export_classifier
 from nlvision.classify.model import ClassifierModelConfig, ResNetClassifier, load_backbone_weights, load_classifier_model
-from nlvision.classify.predict import expand_image_inputs, predict_classifier, predict_proba, top_k
+from nlvision.classify.predict import predict_classifier, predict_proba, top_k
 from nlvision.classify.train import ClassifierTrainConfig, digits_recipe, train_classifier
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "confusion_matrix",
     "digits_recipe",
     "evaluate_classifier",
-    "expand_image_inputs",
     "export_classifier",
     "load_backbone_weights",
     "load_classifier_model",

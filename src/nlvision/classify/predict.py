@@ -10,7 +10,6 @@ Seed 001, section 3-3: the ``Dense(10, softmax)`` output gives the class probabi
 
 from __future__ import annotations
 
-import glob
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,8 +20,9 @@ import torch
 from nlvision.classify.data import prepare_image
 from nlvision.classify.model import to_tensor_images
 from nlvision.engine import TrainerConfig, run_inference
+from nlvision.imageio import expand_images
 
-__all__ = ["expand_image_inputs", "predict_classifier", "predict_proba", "top_k"]
+__all__ = ["predict_classifier", "predict_proba", "top_k"]
 
 
 def _images(x: torch.Tensor) -> torch.Tensor:
@@ -134,56 +134,6 @@ def top_k(probs: np.ndarray, k: int, classes: Sequence[str]) -> list[list[dict[s
     return [[{"class": str(classes[j]), "index": int(j), "probability": float(row[j])} for j in idx] for row, idx in zip(probs, order)]
 
 
-def expand_image_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Expand files, folders (their image files, sorted, not recursive) and glob patterns.
-
-    Parameters
-    ----------
-    inputs : sequence of path-like
-        Image files, folders, or patterns such as ``"shots/*.png"`` / ``"data/**/*.jpg"``.
-
-    Returns
-    -------
-    list of Path
-        Files in the given order (each pattern/folder sorted), duplicates removed.
-
-    Raises
-    ------
-    ValueError
-        For an input that is neither a file, a folder with images nor a pattern matching files.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> for n in ("b.png", "a.png", "notes.txt"):
-    ...     _ = (d / n).write_bytes(b"")
-    >>> [p.name for p in expand_image_inputs([d])], [p.name for p in expand_image_inputs([str(d / "*.png")])]
-    (['a.png', 'b.png'], ['a.png', 'b.png'])
-    """
-    from nlvision.imageio import IMAGE_EXTENSIONS
-
-    files: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_file():
-            files.append(p)
-        elif p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
-            if not found:
-                raise ValueError(f"images: folder {p} holds no image files ({', '.join(sorted(IMAGE_EXTENSIONS))})")
-            files.extend(found)
-        elif glob.has_magic(str(item)):
-            found = sorted(Path(f) for f in glob.glob(str(item), recursive=True) if Path(f).is_file())
-            if not found:
-                raise ValueError(f"images: no file matches {str(item)!r}")
-            files.extend(found)
-        else:
-            raise ValueError(f"images: no such file or folder {p}")
-    seen: set[Path] = set()
-    return [f for f in files if not (f in seen or seen.add(f))]
-
-
 class _ImageFiles(torch.utils.data.Dataset):
     """Decode and resize image files on demand; an undecodable file gives a blank image and ok=False."""
 
@@ -250,7 +200,7 @@ def predict_classifier(
     model : ResNetClassifier
         The classifier (see :func:`nlvision.classify.load_classifier_model`).
     inputs : sequence of path-like
-        Files, folders and glob patterns (:func:`expand_image_inputs`).
+        Files, folders and glob patterns (:func:`nlvision.imageio.expand_images`).
     k : int
         Classes reported per image.
     batch_size : int
@@ -289,7 +239,7 @@ def predict_classifier(
     """
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"--top-k: expected a positive int, got {k!r}")
-    files = expand_image_inputs(inputs)
+    files = expand_images(inputs)
     ds = _ImageFiles(files, model.config.image_size)
     with _ChannelsLast(model):
         out = run_inference(model, ds, config=trainer_config, forward=_files_forward, batch_size=batch_size,

@@ -166,14 +166,15 @@ def predict(
 ) -> int:
     """Top-k classes with probabilities for each image, batched on the device (bad images are reported and skipped)."""
     from nlvision.atomic import write_json_atomic
-    from nlvision.classify import expand_image_inputs, load_classifier_model, predict_classifier
+    from nlvision.classify import load_classifier_model, predict_classifier
+    from nlvision.imageio import expand_images
     from nlvision.engine import require_lightning
 
     require_lightning("classify predict")
     trainer = trainer_config(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
                              precision=precision, seed=seed, progress=progress, limit_batches=limit_batches)
     model = load_classifier_model(checkpoint)
-    files = expand_image_inputs(images)
+    files = expand_images(images)
     if out is not None:
         if out.is_dir() or not out.parent.is_dir():
             raise ValueError(f"--out: expected a file in an existing folder, got {out}")

@@ -179,7 +179,8 @@ def predict(
     """Predict the 16 MPII joints of the person in each image, in one forward pass per batch."""
     from nlvision.atomic import write_json_atomic
     from nlvision.pose import load_pose_model, predict_pose, write_coco_keypoints, write_mpii_pred_mat
-    from nlvision.pose.predict import expand_inputs, predictions_record
+    from nlvision.imageio import expand_images
+    from nlvision.pose.predict import predictions_record
 
     c = _parse_center(center)
     if (c is None) != (scale is None):
@@ -190,7 +191,7 @@ def predict(
         raise ValueError("--figures: needs -o/--out (the folder to write into)")
     if out is not None and out.exists() and not out.is_dir():
         raise ValueError(f"--out: {out} exists and is not a folder")
-    paths = expand_inputs(inputs)
+    paths = expand_images(inputs)
     if out is not None and any(p.resolve().parent == out.resolve() for p in paths) and figures:
         raise ValueError(f"--out: {out} holds input images; write the figures elsewhere")
     model = load_pose_model(checkpoint)

@@ -12,7 +12,6 @@ them, the square of side ``max(H, W)`` centred on the image.
 
 from __future__ import annotations
 
-import glob
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -21,59 +20,12 @@ import numpy as np
 
 from nlvision.atomic import atomic_path, write_json_atomic
 from nlvision.datasets.synthetic_figures import MPII_JOINTS
+from nlvision.imageio import expand_images
 from nlvision.pose.data import IMAGENET_MEAN, crop_image, crop_transform, person_crop
 from nlvision.pose.evaluate import predict_batch
 
 #: Image suffixes picked up from folders.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 COORDINATES = "0-based pixel indices of the source image (x = column, y = row; (0, 0) = centre of the top-left pixel)"
-
-
-def expand_inputs(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Files, folders (their images, sorted) and glob patterns → a list of image paths.
-
-    Parameters
-    ----------
-    inputs : sequence of path-like or str
-        Image files, folders, or patterns such as ``"imgs/*.jpg"``.
-
-    Returns
-    -------
-    list of Path
-
-    Raises
-    ------
-    ValueError
-        If an input matches nothing, or nothing is left.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "b.png").write_bytes(b""); _ = (d / "a.jpg").write_bytes(b"")
-    >>> [p.name for p in expand_inputs([d])]
-    ['a.jpg', 'b.png']
-    """
-    out: list[Path] = []
-    for item in inputs:
-        s = str(item)
-        p = Path(s)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES and q.is_file())
-            if not found:
-                raise ValueError(f"{p}: folder holds no image ({', '.join(IMAGE_SUFFIXES)})")
-            out += found
-        elif p.is_file():
-            out.append(p)
-        elif any(ch in s for ch in "*?["):
-            found = sorted(Path(q) for q in glob.glob(s) if Path(q).is_file())
-            if not found:
-                raise ValueError(f"{s}: pattern matches no file")
-            out += found
-        else:
-            raise ValueError(f"{s}: no such image, folder or pattern")
-    if not out:
-        raise ValueError("inputs: expected at least one image")
-    return out
 
 
 def _crop_matrix(shape: tuple[int, int], size: int, center, scale) -> np.ndarray:
