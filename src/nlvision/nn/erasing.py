@@ -65,18 +65,35 @@ FILLS = ("mean", "random")
 class ErasingConfig:
     """Hyper-parameters of (channel-level) random erasing (Zhong et al. defaults).
 
-    Attributes
+    The values are checked when a module (:class:`ChannelRandomErasing`, :class:`RandomErasing`)
+    is built from the configuration, not by the dataclass itself.
+
+    Parameters
     ----------
-    probability : float
-        Probability ``P`` that an image is erased (seed §2.2; 0.5).
-    area : tuple of float
-        ``(S_l, S_h)`` of eq. 2 (0.02, 0.4).
-    aspect : tuple of float
-        ``(r_1, r_2)`` of eq. 3 (0.3, 1/0.3).
-    fill : {"mean", "random"}
-        Fill of the erased pixels (see module docstring).
-    max_attempts : int
-        Rectangle draws before giving up (100).
+    probability : float, default 0.5
+        Probability ``P`` that an image is erased (seed §2.2).
+    area : tuple of float, default (0.02, 0.4)
+        ``(S_l, S_h)``: bounds of the erased fraction ``S_e / S`` (eq. 2).
+    aspect : tuple of float, default (0.3, 1/0.3)
+        ``(r_1, r_2)``: bounds of the aspect ratio ``r_e`` (eq. 3).
+    fill : {"mean", "random"}, default "mean"
+        Fill of the erased pixels: the channel mean ``α`` or uniform values in [0, 1] (see the
+        module docstring).
+    max_attempts : int, default 100
+        Rectangle draws before giving up on an image (it is then left unchanged).
+
+    References
+    ----------
+    Seed 000, section 2.2, eqs. 1–7. Zhong, Zheng, Kang, Li, Yang, "Random Erasing Data
+    Augmentation", AAAI 2020 (p = 0.5, s_l = 0.02, s_h = 0.4, r_1 = 0.3).
+
+    Examples
+    --------
+    >>> c = ErasingConfig(probability=1.0, fill="random")
+    >>> c.probability, c.area, c.fill, c.max_attempts
+    (1.0, (0.02, 0.4), 'random', 100)
+    >>> round(c.aspect[0] * c.aspect[1], 12)   # r_2 = 1 / r_1
+    1.0
     """
 
     probability: float = 0.5
@@ -279,15 +296,55 @@ def random_erasing(
 ) -> Tensor:
     """Plain random erasing (RE, Zhong et al.): one rectangle shared by all channels.
 
-    Parameters and errors as :func:`channel_random_erasing`; the default fill is uniform random
-    values, as in Zhong et al.
+    With probability ``probability`` an image is selected; one rectangle (eqs. 2–7) is drawn
+    for it and erased in every channel. Unlike :func:`channel_random_erasing`, the default fill
+    is uniform random values in [0, 1], as in Zhong et al.
+
+    Parameters
+    ----------
+    images : Tensor (B, C, H, W), float in [0, 1]
+        Batch of images.
+    probability : float
+        Erasing probability ``P`` (0.5).
+    area : (float, float)
+        ``(S_l, S_h)``: bounds of the erased fraction ``S_e / S`` (eq. 2).
+    aspect : (float, float)
+        ``(r_1, r_2)``: bounds of the aspect ratio (eq. 3).
+    fill : {"mean", "random"}
+        Fill value: uniform random values (``"random"``, default) or the channel mean.
+    max_attempts : int
+        Rectangle draws per image; an image where none fits is left unchanged.
+    generator : torch.Generator, optional
+        Source of randomness (the same seed gives the same result).
+
+    Returns
+    -------
+    Tensor (B, C, H, W)
+        A new tensor with the erased rectangles filled; ``images`` is not modified.
+
+    Raises
+    ------
+    TypeError
+        For a non-tensor or a non-floating-point input.
+    ValueError
+        For a shape other than (B, C, H, W), out-of-range ``probability``, ``area``, ``aspect``
+        or ``max_attempts``, or an unknown fill.
+
+    References
+    ----------
+    Zhong, Zheng, Kang, Li, Yang, "Random Erasing Data Augmentation", AAAI 2020. Seed 000,
+    section 2.2, eqs. 1–7.
 
     Examples
     --------
     >>> x = torch.zeros(1, 3, 20, 10)
     >>> y = random_erasing(x, 1.0, fill="random", generator=torch.Generator().manual_seed(0))
     >>> m = y != 0
-    >>> bool((m[0, 0] == m[0, 1]).all() and (m[0, 1] == m[0, 2]).all())
+    >>> bool((m[0, 0] == m[0, 1]).all() and (m[0, 1] == m[0, 2]).all())   # same rectangle in R, G, B
+    True
+    >>> 0.02 <= m[0, 0].float().mean().item() <= 0.45, bool(torch.equal(x, torch.zeros(1, 3, 20, 10)))
+    (True, True)
+    >>> bool(torch.equal(random_erasing(x, 0.0), x))   # P = 0: nothing erased
     True
     """
     return _erase(images, probability, area, aspect, fill, max_attempts, generator, per_channel=False)
@@ -324,18 +381,31 @@ def random_grayscale(
 
     Returns
     -------
-    Tensor
+    Tensor (B, 3, H, W)
+        A new tensor where the selected images / rectangles are replaced by their grayscale
+        version; ``images`` is not modified.
 
     Raises
     ------
-    TypeError, ValueError
-        For a bad tensor, a channel count other than 3 or out-of-range parameters.
+    TypeError
+        For a non-tensor or a non-floating-point input.
+    ValueError
+        For a shape other than (B, 3, H, W) or out-of-range ``probability``,
+        ``patch_probability``, ``area`` or ``aspect``.
+
+    References
+    ----------
+    Gong, Zeng, Chen, Luo, Weng, Zhou, Huang, "A person re-identification data augmentation
+    method with adversarial defense effect", arXiv:2101.08783, 2021. ITU-R BT.601 luma weights
+    (0.299, 0.587, 0.114).
 
     Examples
     --------
-    >>> x = torch.rand(1, 3, 8, 4, generator=torch.Generator().manual_seed(0))
+    >>> x = torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1, 1).expand(1, 3, 8, 4)   # pure red
     >>> y = random_grayscale(x, 1.0, patch_probability=0.0)
-    >>> bool(torch.allclose(y[:, 0], y[:, 1]))
+    >>> torch.allclose(y, torch.full_like(x, 0.299))   # luma of red = 0.299 in every channel
+    True
+    >>> torch.equal(random_grayscale(x, 0.0, patch_probability=0.0), x)
     True
     """
     images = _check_images(images)
@@ -370,11 +440,34 @@ class _Augment(nn.Module):
 class ChannelRandomErasing(_Augment):
     """Module form of :func:`channel_random_erasing` (identity in eval mode).
 
+    In training mode ``forward(images)`` applies channel-level random erasing with the
+    configuration's hyper-parameters and the module's own generator; in eval mode it returns
+    ``images`` unchanged.
+
+    Parameters
+    ----------
+    config : ErasingConfig, optional
+        Hyper-parameters; ``None`` means ``ErasingConfig()`` (P = 0.5, mean fill).
+    seed : int, optional
+        Seed of the module's ``torch.Generator`` (``None``: the generator's default seed).
+
+    Raises
+    ------
+    ValueError
+        For out-of-range values in ``config`` or an unknown fill.
+
+    References
+    ----------
+    Seed 000, section 2.2, eqs. 1–7 (channel-level random erasing, CRE).
+
     Examples
     --------
-    >>> m = ChannelRandomErasing(ErasingConfig(probability=1.0), seed=0).eval()
-    >>> x = torch.rand(1, 3, 8, 4)
-    >>> bool(torch.equal(m(x), x))
+    >>> x = torch.rand(1, 3, 8, 4, generator=torch.Generator().manual_seed(0))
+    >>> m = ChannelRandomErasing(ErasingConfig(probability=1.0), seed=0)
+    >>> y = m(x)   # training mode: erased
+    >>> y.shape, bool((y != x).any())
+    (torch.Size([1, 3, 8, 4]), True)
+    >>> bool(torch.equal(m.eval()(x), x))   # eval mode: identity
     True
     """
 
@@ -395,7 +488,39 @@ class ChannelRandomErasing(_Augment):
 
 
 class RandomErasing(ChannelRandomErasing):
-    """Module form of :func:`random_erasing` (identity in eval mode); default fill "random"."""
+    """Module form of :func:`random_erasing` (identity in eval mode); default fill "random".
+
+    In training mode ``forward(images)`` erases one rectangle shared by all channels; in eval
+    mode it returns ``images`` unchanged.
+
+    Parameters
+    ----------
+    config : ErasingConfig, optional
+        Hyper-parameters; ``None`` means ``ErasingConfig(fill="random")`` (Zhong et al.).
+    seed : int, optional
+        Seed of the module's ``torch.Generator`` (``None``: the generator's default seed).
+
+    Raises
+    ------
+    ValueError
+        For out-of-range values in ``config`` or an unknown fill.
+
+    References
+    ----------
+    Zhong, Zheng, Kang, Li, Yang, "Random Erasing Data Augmentation", AAAI 2020.
+
+    Examples
+    --------
+    >>> RandomErasing().config.fill
+    'random'
+    >>> x = torch.zeros(1, 3, 16, 8)
+    >>> m = RandomErasing(ErasingConfig(probability=1.0, fill="random"), seed=0)
+    >>> e = m(x) != 0
+    >>> bool(e.any() and torch.equal(e[0, 0], e[0, 2]))   # one rectangle, all channels
+    True
+    >>> bool(torch.equal(m.eval()(x), x))
+    True
+    """
 
     def __init__(self, config: ErasingConfig | None = None, seed: int | None = None) -> None:
         super().__init__(config or ErasingConfig(fill="random"), seed)
@@ -409,7 +534,41 @@ class RandomErasing(ChannelRandomErasing):
 
 
 class RandomGrayscale(_Augment):
-    """Module form of :func:`random_grayscale` (identity in eval mode)."""
+    """Module form of :func:`random_grayscale` (identity in eval mode).
+
+    In training mode ``forward(images)`` applies the global and local grayscale steps with the
+    module's own generator; in eval mode it returns ``images`` unchanged.
+
+    Parameters
+    ----------
+    probability : float, default 0.05
+        Probability that a whole image is turned grayscale.
+    patch_probability : float, default 0.4
+        Probability that a random rectangle of an image is turned grayscale (checked when
+        the module is called).
+    seed : int, optional
+        Seed of the module's ``torch.Generator`` (``None``: the generator's default seed).
+
+    Raises
+    ------
+    ValueError
+        For ``probability`` outside [0, 1].
+
+    References
+    ----------
+    Gong, Zeng, Chen, Luo, Weng, Zhou, Huang, "A person re-identification data augmentation
+    method with adversarial defense effect", arXiv:2101.08783, 2021.
+
+    Examples
+    --------
+    >>> x = torch.rand(2, 3, 8, 4, generator=torch.Generator().manual_seed(0))
+    >>> m = RandomGrayscale(probability=1.0, patch_probability=0.0, seed=0)
+    >>> y = m(x)
+    >>> torch.allclose(y[:, 0], 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])
+    True
+    >>> bool(torch.equal(m.eval()(x), x))
+    True
+    """
 
     def __init__(self, probability: float = 0.05, patch_probability: float = 0.4, seed: int | None = None) -> None:
         super().__init__(seed)

@@ -51,10 +51,42 @@ def _check_epsilon(epsilon: object) -> None:
 def pairwise_distance(x: Tensor, y: Tensor | None = None, squared: bool = False) -> Tensor:
     """Euclidean distance matrix between the rows of ``x`` and ``y`` (``x`` when omitted).
 
+    Computed as ``‖x_i‖² + ‖y_j‖² − 2 x_iᵀ y_j`` (clamped at 0), the distance used by the
+    batch-hard triplet loss (seed eq. 11). The square root has a finite (zero) gradient where
+    the distance is 0, e.g. on the diagonal of ``pairwise_distance(x)``.
+
+    Parameters
+    ----------
+    x : Tensor (N, D)
+        First set of row vectors.
+    y : Tensor (M, D), optional
+        Second set of row vectors; ``None`` means ``x`` (distances within one batch).
+    squared : bool, default False
+        Return squared distances instead of distances.
+
+    Returns
+    -------
+    Tensor (N, M)
+        ``out[i, j] = ‖x_i − y_j‖`` (or its square when ``squared``).
+
+    Raises
+    ------
+    RuntimeError
+        From torch when ``x`` and ``y`` have different numbers of columns ``D``.
+
+    References
+    ----------
+    Seed 000, eq. 11 (Euclidean feature distance). Hermans, Beyer, Leibe, "In Defense of the
+    Triplet Loss for Person Re-Identification", arXiv:1703.07737, 2017.
+
     Examples
     --------
-    >>> pairwise_distance(torch.tensor([[0.0, 0.0], [3.0, 4.0]])).tolist()
+    >>> pairwise_distance(torch.tensor([[0.0, 0.0], [3.0, 4.0]])).tolist()   # 3-4-5 triangle
     [[0.0, 5.0], [5.0, 0.0]]
+    >>> pairwise_distance(torch.tensor([[0.0, 0.0], [3.0, 4.0]]), torch.tensor([[0.0, 4.0]])).tolist()
+    [[4.0], [3.0]]
+    >>> pairwise_distance(torch.tensor([[0.0, 0.0], [3.0, 4.0]]), squared=True).tolist()
+    [[0.0, 25.0], [25.0, 0.0]]
     """
     y = x if y is None else y
     d2 = (x * x).sum(1, keepdim=True) + (y * y).sum(1).unsqueeze(0) - 2.0 * x @ y.T
@@ -76,7 +108,7 @@ def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 0.
     ----------
     features : Tensor (N, D)
         Embeddings of a P×K batch.
-    labels : Tensor (N,), integer
+    labels : Tensor (N,) of int
         Identity labels.
     margin : float
         ``α`` (0.3, BoT).
@@ -84,21 +116,36 @@ def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 0.
     Returns
     -------
     Tensor (scalar)
+        The loss averaged over all ``N`` anchors.
 
     Raises
     ------
-    TypeError, ValueError
-        For non-tensors, wrong shapes, float labels or a negative margin.
+    TypeError
+        For non-tensor ``features`` / ``labels`` or floating-point labels.
+    ValueError
+        For ``features`` not (N, D), ``labels`` not (N,), or a negative / non-finite margin.
 
     References
     ----------
-    Seed 000, eq. 11.
+    Seed 000, section 2.3, eq. 11. Hermans, Beyer, Leibe, "In Defense of the Triplet Loss for
+    Person Re-Identification", arXiv:1703.07737, 2017 (batch-hard mining). Luo et al., "Bag of
+    Tricks and a Strong Baseline for Deep Person Re-identification", CVPRW 2019 (α = 0.3).
 
     Examples
     --------
+    Well-separated identities: every hinge is inactive.
+
     >>> f = torch.tensor([[0.0], [1.0], [3.0], [3.5]])
     >>> round(batch_hard_triplet_loss(f, torch.tensor([0, 0, 1, 1])).item(), 4)
     0.0
+
+    Interleaved identities, by hand: anchors 0, 2, 1, 5 have (hardest positive, hardest
+    negative) = (2, 1), (2, 1), (4, 1), (4, 3), so the loss is
+    ``(1.3 + 1.3 + 3.3 + 1.3) / 4 = 1.8``.
+
+    >>> f = torch.tensor([[0.0], [2.0], [1.0], [5.0]])
+    >>> round(batch_hard_triplet_loss(f, torch.tensor([0, 0, 1, 1])).item(), 4)
+    1.8
     """
     features, labels = _check_pair(features, labels, "features")
     _check_margin(margin)
@@ -124,21 +171,42 @@ def label_smoothing_cross_entropy(logits: Tensor, labels: Tensor, epsilon: float
     ----------
     logits : Tensor (B, N)
         Class scores for ``N`` identities.
-    labels : Tensor (B,), integer in [0, N)
+    labels : Tensor (B,) of int, values in [0, N)
         True identities.
     epsilon : float
-        ``ε`` (0.1).
+        ``ε`` (0.1); 0 gives the plain cross-entropy.
+
+    Returns
+    -------
+    Tensor (scalar)
+        ``−Σ_i q_i log p_i`` with ``p = softmax(logits)``, averaged over the batch.
 
     Raises
     ------
-    TypeError, ValueError
-        For non-tensors, wrong shapes, labels out of range or ε outside [0, 1].
+    TypeError
+        For non-tensor ``logits`` / ``labels`` or floating-point labels.
+    ValueError
+        For ``logits`` not (B, N), ``labels`` not (B,), labels outside [0, N) or ε outside
+        [0, 1].
+
+    References
+    ----------
+    Seed 000, section 2.3, eqs. 12–14. Szegedy, Vanhoucke, Ioffe, Shlens, Wojna, "Rethinking
+    the Inception Architecture for Computer Vision", CVPR 2016 (label smoothing).
 
     Examples
     --------
+    >>> import math
     >>> z = torch.zeros(1, 4)          # uniform prediction: loss = log 4 whatever ε
-    >>> round(label_smoothing_cross_entropy(z, torch.tensor([2])).item(), 4)
-    1.3863
+    >>> round(label_smoothing_cross_entropy(z, torch.tensor([2])).item(), 4), round(math.log(4), 4)
+    (1.3863, 1.3863)
+
+    Two classes with ``p = (0.25, 0.75)``, true class 1, ε = 0.2: ``q = (0.1, 0.9)``.
+
+    >>> z = torch.log(torch.tensor([[1.0, 3.0]]))
+    >>> loss = label_smoothing_cross_entropy(z, torch.tensor([1]), 0.2).item()
+    >>> round(loss, 4), round(-(0.1 * math.log(0.25) + 0.9 * math.log(0.75)), 4)
+    (0.3975, 0.3975)
     """
     logits, labels = _check_pair(logits, labels, "logits")
     _check_epsilon(epsilon)
@@ -245,27 +313,42 @@ def local_distance(x: Tensor, y: Tensor) -> Tensor:
 
     Parameters
     ----------
-    x, y : Tensor (N, S, d)
-        Stripe features (AlignedReID++ normalises each stripe to unit length).
+    x : Tensor (N, S, d)
+        Stripe features of the first images (AlignedReID++ normalises each stripe to unit
+        length).
+    y : Tensor (N, S', d)
+        Stripe features of the images paired with them (``S'`` may differ from ``S``).
 
     Returns
     -------
     Tensor (N,)
+        ``out[b]``: the aligned local distance between ``x[b]`` and ``y[b]``; each element
+        distance lies in [0, 1), so ``0 <= out[b] < S + S' − 1``.
 
     Raises
     ------
     ValueError
-        For shapes that do not pair up.
+        For non-tensors, or shapes that do not pair up (not 3-D, different ``N`` or ``d``).
 
     References
     ----------
-    Luo et al., AlignedReID++ (2019), eqs. 1–2; public code ``batch_local_dist``.
+    Luo, Jiang, Zhang, Fan, Zhang, Xu, Gu, Lai, Feng, "AlignedReID++: Dynamically matching
+    local information for person re-identification", Pattern Recognition 94, 2019, eqs. 1–2;
+    public code ``batch_local_dist``.
 
     Examples
     --------
+    ``(e^d − 1) / (e^d + 1) = tanh(d / 2)``; two orthogonal unit stripes are ``√2`` apart.
+
+    >>> import math
+    >>> a = torch.tensor([[[1.0, 0.0]]]); b = torch.tensor([[[0.0, 1.0]]])
+    >>> round(local_distance(a, b).item(), 4), round(math.tanh(math.sqrt(2) / 2), 4)
+    (0.6089, 0.6089)
     >>> a = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
     >>> round(local_distance(a, a).item(), 4)   # 0 + tanh(sqrt(2) / 2) + 0: a path crosses one off-diagonal cell
     0.6089
+    >>> local_distance(torch.ones(3, 4, 2), torch.ones(3, 5, 2)).shape
+    torch.Size([3])
     """
     if not isinstance(x, Tensor) or not isinstance(y, Tensor) or x.ndim != 3 or y.ndim != 3 \
             or x.shape[0] != y.shape[0] or x.shape[2] != y.shape[2]:
@@ -278,10 +361,10 @@ def local_distance(x: Tensor, y: Tensor) -> Tensor:
 
 
 def aligned_triplet_loss(features: Tensor, local: Tensor, labels: Tensor, margin: float = 0.3) -> tuple[Tensor, Tensor]:
-    """AlignedReID++'s triplet losses: batch-hard on global distances, and the same mined pairs
-    on the aligned local distance.
+    """AlignedReID++ triplet losses: batch-hard global loss and local loss on the same pairs.
 
-    The hardest positive / negative of every anchor is chosen by the *global* Euclidean
+    The global loss is the batch-hard triplet loss on global distances; the local loss uses the
+    same mined pairs on the aligned local distance. The hardest positive / negative of every anchor is chosen by the *global* Euclidean
     distance (the anchor itself excluded); the local loss is the hinge on the DMLI distances of
     these pairs (public code ``TripletLossAlignedReID``).
 
@@ -291,27 +374,38 @@ def aligned_triplet_loss(features: Tensor, local: Tensor, labels: Tensor, margin
         Global features.
     local : Tensor (N, S, d)
         Stripe features.
-    labels : Tensor (N,), integer
+    labels : Tensor (N,) of int
         Identities.
     margin : float
         Margin of both hinges (0.3).
 
     Returns
     -------
-    (Tensor, Tensor)
-        Global and local loss (scalars).
+    global_loss : Tensor (scalar)
+        Batch-hard triplet loss on the global features (equals
+        :func:`batch_hard_triplet_loss`).
+    local_loss : Tensor (scalar)
+        Hinge on the local distances of the same mined pairs, averaged over the anchors.
 
     Raises
     ------
-    TypeError, ValueError
-        For bad shapes or a non-finite / negative margin.
+    TypeError
+        For non-tensor ``features`` / ``labels`` or floating-point labels.
+    ValueError
+        For bad shapes (``local`` not (N, S, d)) or a non-finite / negative margin.
 
     References
     ----------
-    Luo et al., AlignedReID++ (2019), section 3.
+    Luo, Jiang, Zhang, Fan, Zhang, Xu, Gu, Lai, Feng, "AlignedReID++: Dynamically matching
+    local information for person re-identification", Pattern Recognition 94, 2019, section 3;
+    public code ``TripletLossAlignedReID``. Hermans, Beyer, Leibe, "In Defense of the Triplet
+    Loss for Person Re-Identification", 2017 (batch-hard mining).
 
     Examples
     --------
+    Global features well separated (global hinge 0); all stripes identical, so every local
+    distance is 0 and each local hinge equals the margin 0.3.
+
     >>> f = torch.tensor([[0.0], [1.0], [3.0], [3.5]])
     >>> lf = torch.nn.functional.normalize(torch.ones(4, 2, 2), dim=-1)
     >>> g, l = aligned_triplet_loss(f, lf, torch.tensor([0, 0, 1, 1]))

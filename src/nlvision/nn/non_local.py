@@ -49,11 +49,21 @@ def non_local_mean(theta: Tensor, phi: Tensor, g: Tensor, scale: float | None = 
     Returns
     -------
     Tensor (B, c, H, W)
+        ``y_i = Σ_j softmax_j(scale · θ_iᵀ φ_j) g_j``: at every position, the similarity-weighted
+        average of ``g`` over all ``H·W`` positions.
 
     Raises
     ------
-    TypeError, ValueError
-        For non-tensors or inconsistent shapes.
+    TypeError
+        For a non-tensor ``theta``, ``phi`` or ``g``.
+    ValueError
+        For inputs that are not 4-D, ``phi`` shaped unlike ``theta``, or ``g`` with another
+        batch or spatial size than ``theta``.
+
+    References
+    ----------
+    Seed 000, section 2.3, eqs. 8–10. Wang, Girshick, Gupta, He, "Non-local Neural Networks",
+    CVPR 2018 (embedded-Gaussian non-local operation).
 
     Examples
     --------
@@ -61,6 +71,15 @@ def non_local_mean(theta: Tensor, phi: Tensor, g: Tensor, scale: float | None = 
     >>> g = torch.arange(4.0).view(1, 1, 2, 2)
     >>> non_local_mean(t, t, g).flatten().tolist()
     [1.5, 1.5, 1.5, 1.5]
+
+    Two positions, ``d = 1``, ``θ = φ = (0, √log 3)``, ``g = (0, 4)``, scale 1: position 0 sees
+    logits (0, 0) → weights (1/2, 1/2) → 2; position 1 sees (0, log 3) → (1/4, 3/4) → 3.
+
+    >>> import math
+    >>> t = torch.tensor([0.0, math.sqrt(math.log(3))]).view(1, 1, 1, 2)
+    >>> y = non_local_mean(t, t, torch.tensor([0.0, 4.0]).view(1, 1, 1, 2), scale=1.0)
+    >>> y.shape, [round(v, 4) for v in y.flatten().tolist()]
+    (torch.Size([1, 1, 1, 2]), [2.0, 3.0])
     """
     for name, t in (("theta", theta), ("phi", phi), ("g", g)):
         if not isinstance(t, Tensor):
