@@ -11,7 +11,7 @@ import typer
 
 from nlvision.cli._common import (
     ACCELERATOR, BATCH_SIZE_EVAL, DEVICES, JSON, LIMIT_BATCHES, NUM_NODES, PRECISION, PROGRESS, RESUME, SEED, STRATEGY, WEIGHTS,
-    emit, trainer_config,
+    check_training_inputs, emit, trainer_config,
 )
 
 
@@ -59,9 +59,9 @@ def train(
     """Train a ResNet classifier (seed 001 protocol by default) and evaluate it on the test split."""
     from nlvision.classify import ClassifierModelConfig, ClassifierTrainConfig, load_data, train_classifier
     from nlvision.classify.data import AugmentConfig
-    from nlvision.engine import is_rank_zero, require_lightning, run_dir_checkpoint
+    from nlvision.engine import is_rank_zero, run_dir_checkpoint
 
-    require_lightning("classify train")
+    check_training_inputs("classify train", out)
     trainer = trainer_config(epochs=epochs, devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
                              precision=precision, seed=seed, progress=progress, limit_batches=limit_batches)
     mc = ClassifierModelConfig(backbone=backbone, image_size=image_size, upsample_steps=upsample_steps, width=width,

@@ -154,6 +154,8 @@ class VSIConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v > 0):
                 raise ValueError(f"{name}: expected a positive number, got {v!r}")
+        if self.alpha > 1:
+            raise ValueError(f"alpha: the block size ratio must lie in (0, 1], got {self.alpha!r}")
         if not (0 < self.edge_threshold < 1):
             raise ValueError(f"edge_threshold: expected a value in (0, 1), got {self.edge_threshold!r}")
         if not (isinstance(self.hist_bins, int) and self.hist_bins >= 2):
@@ -162,8 +164,8 @@ class VSIConfig:
             raise ValueError(f"block_size: expected a positive integer or None, got {self.block_size!r}")
         if self.pooling not in ("normalized", "literal"):
             raise ValueError(f"pooling: unknown form {self.pooling!r}; valid: normalized, literal")
-        if not (isinstance(self.search_stride, (int, float)) and np.isfinite(self.search_stride) and self.search_stride > 0):
-            raise ValueError(f"search_stride: expected a positive fraction of the block size, got {self.search_stride!r}")
+        if not (isinstance(self.search_stride, (int, float)) and np.isfinite(self.search_stride) and 0 < self.search_stride <= 1):
+            raise ValueError(f"search_stride: expected a fraction of the block size in (0, 1], got {self.search_stride!r}")
         if not (isinstance(self.phases, int) and self.phases >= 1):
             raise ValueError(f"phases: expected a positive integer, got {self.phases!r}")
         if not (isinstance(self.top_k, int) and self.top_k >= 1):
