@@ -42,7 +42,8 @@ class InpaintConfig:
     The default pipeline (``init="smooth"``): biharmonic fill of the missing pixels
     (scikit-image), then ``refine`` iterations of DCT hard thresholding with a decreasing
     threshold on a half-overlapping patch grid whose offset cycles (cycle spinning), missing
-    pixels only, kept within the observed range. ``refine=0`` is the lecture's masked-OMP
+    pixels only, kept within the observed range; on thin masks only the DCT blocks that touch a
+    missing pixel are computed. ``refine=0`` is the lecture's masked-OMP
     algorithm alone; ``init="lecture"`` refines the lecture's result instead. The refinement
     settings were tuned on camera and astronaut (random 30/50/90 %, 8 blocks of 24 x 24, text,
     scratches); benchmarks report held-out images.
@@ -291,14 +292,15 @@ def _dct_project(x: Any, tau: float, p: int, oy: int, ox: int) -> Any:
 
 
 def _sparse_grid(S: np.ndarray, p: int, oy: int, ox: int, gmap: np.ndarray, smap: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Gather and scatter indices of the patches of the half-overlapping grid (stride p/2,
     offset (oy, ox), image padded by p) that contain at least one missing pixel.
 
     ``S`` is the integral image of the padded mask, ``gmap``/``smap`` the padded image's flat
     maps to the unpadded pixel (padding resolved as the dense path pads it) and to the compact
     index of the missing pixel (M, a dump bin, for observed pixels and the padding). Returns
-    ``gather`` and ``scatter``, both (N, p²)."""
+    ``gather`` (N, p²) and ``scatter``: the positions in the flattened (N, p²) block array that
+    land on a missing pixel, and that pixel's compact index."""
     s = p // 2
     Hp, Wp = gmap.shape
     r = oy + s * np.arange((Hp - p - oy) // s + 1)
@@ -308,7 +310,9 @@ def _sparse_grid(S: np.ndarray, p: int, oy: int, ox: int, gmap: np.ndarray, smap
     ii, jj = np.nonzero(cnt)
     within = (np.arange(p)[:, None] * Wp + np.arange(p)[None, :]).ravel()
     idx = (r[ii] * Wp + c[jj])[:, None] + within[None, :]
-    return gmap.ravel()[idx], smap.ravel()[idx]
+    sc = smap.ravel()[idx].ravel()
+    keep = np.flatnonzero(sc < smap[0, 0])  # patch pixels that land on a missing pixel (the corner is padding: M)
+    return gmap.ravel()[idx], (keep, sc[keep])
 
 
 def _refine_sparse(x: np.ndarray, missing: np.ndarray, taus: np.ndarray, lam: float, p: int,
@@ -337,7 +341,7 @@ def _refine_sparse(x: np.ndarray, missing: np.ndarray, taus: np.ndarray, lam: fl
     Ti = np.ascontiguousarray(T.T)
     xf = x.astype(np.float32).ravel()  # a copy
     xm = xf[flat_miss]
-    cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    cache: dict[tuple[int, int], tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = {}
     reuse = len(taus) > len(offs)
     for t, tau in enumerate(taus):
         off = offs[t % len(offs)]
@@ -349,10 +353,11 @@ def _refine_sparse(x: np.ndarray, missing: np.ndarray, taus: np.ndarray, lam: fl
         gather, scatter = grid
         C = xf[gather] @ T
         dc = C[:, 0].copy()
-        C[np.abs(C) <= tau] = 0.0
+        np.multiply(C, np.abs(C) > tau, out=C)  # hard threshold
         C[:, 0] = dc  # the DC coefficient is never thresholded
         R = C @ Ti
-        d = np.bincount(scatter.ravel(), weights=R.ravel(), minlength=M + 1)[:M] * 0.25
+        keep, where = scatter
+        d = np.bincount(where, weights=R.ravel()[keep], minlength=M) * 0.25
         xm = np.clip(xm + lam * (d.astype(np.float32) - xm), lo, hi).astype(np.float32)
         xf[flat_miss] = xm
     return xf.reshape(H, W)
@@ -446,7 +451,9 @@ def refine_inpainting(
     pixels keep their values. The grid offset cycles through its p²/4 positions (cycle
     spinning), so over the iterations every sliding patch is used at 1/16 of the cost of
     sliding-window denoising per iteration; only the bounding box of the missing pixels is
-    processed. τ_t decreases geometrically from ``tau_max`` to ``tau_min``
+    processed, and on thin masks (scratches, small holes: fewer than 35 % of the blocks touch a
+    missing pixel) only the blocks that touch one are transformed, batched (same result at the
+    missing pixels, to float32 rounding). τ_t decreases geometrically from ``tau_max`` to ``tau_min``
     (:func:`anneal_thresholds`): large thresholds first fit the coarse, very sparse structure,
     small ones the detail. :func:`inpaint` calls it after its biharmonic (or lecture) fill.
 
