@@ -242,3 +242,81 @@ def test_refine_inpainting_bad_input():
         refine_inpainting(y, y, m, relaxation=-1.0)
     with pytest.raises(ValueError, match="iterations"):
         anneal_thresholds(0)
+
+
+# --------------------------------------------------------------------------------------------
+# thin masks: the refinement transforms only the DCT blocks that touch a missing pixel
+# --------------------------------------------------------------------------------------------
+
+
+def _inpaint_module():
+    import sys
+
+    import nlvision.restoration  # noqa: F401
+
+    return sys.modules["nlvision.restoration.inpaint"]
+
+
+def test_grid_fraction_hand_counted():
+    I = _inpaint_module()
+    # 32 x 32 padded by 8 -> 48 x 48, 8 x 8 blocks at stride 4: 11 x 11 = 121 blocks; an interior
+    # pixel lies in exactly 4 of them, a 2 x 2 square aligned with the 4-pixel cells also in 4
+    m = np.zeros((32, 32), dtype=bool)
+    m[13, 17] = True
+    assert I._grid_fraction(m, 8) == pytest.approx(4 / 121)
+    m[:] = False
+    m[12:14, 16:18] = True
+    assert I._grid_fraction(m, 8) == pytest.approx(4 / 121)
+    # one full row: 2 block rows; in each, the first and last block lie in the padding only
+    # (padded columns 0-7 and 40-47), which holds no missing pixel -> 2 x 9 blocks
+    m[:] = False
+    m[13, :] = True
+    assert I._grid_fraction(m, 8) == pytest.approx(18 / 121)
+
+
+@pytest.mark.parametrize("kind", ["scratches", "random", "border"])
+def test_sparse_refinement_equals_dense_convolution_path(kind):
+    I = _inpaint_module()
+    y = _smooth_plus_texture(56)
+    if kind == "scratches":
+        m = scratches_mask(y.shape, 0.08, seed=3, width=2)
+    elif kind == "random":  # every block touched: the sparse path must still agree
+        m = random_mask(y.shape, 0.3, seed=0)
+    else:  # holes on the image border: the reflect padding must be resolved like the dense path
+        m = np.zeros(y.shape, dtype=bool)
+        m[0:3, 5:40] = True
+        m[20:30, 53:56] = True
+    z = np.where(m, 0.0, y)
+    x0 = np.where(m, y[~m].mean(), z)
+    bounds = (float(y[~m].min()), float(y[~m].max()))
+    # 12 iterations (each of the 16 grid offsets at most once): equal to float32 rounding
+    taus = I.anneal_thresholds(12)
+    dense = I._refine_gray(x0, z, m, taus, 2.0, 8, True, bounds, sparse=False)
+    sparse = I._refine_gray(x0, z, m, taus, 2.0, 8, True, bounds, sparse=True)
+    np.testing.assert_array_equal(sparse[~m], z[~m])
+    assert np.abs(dense[m] - x0[m]).max() > 0.01  # the refinement moved the missing pixels
+    np.testing.assert_allclose(sparse, dense, atol=2e-5)
+    # 40 iterations (offsets reused, cached grids): a float32 coefficient within rounding of τ
+    # may be kept by one path and zeroed by the other, so compare the errors, not the values
+    taus = I.anneal_thresholds(40)
+    dense = I._refine_gray(x0, z, m, taus, 2.0, 8, True, bounds, sparse=False)
+    sparse = I._refine_gray(x0, z, m, taus, 2.0, 8, True, bounds, sparse=True)
+    err_d, err_s = np.sqrt(np.mean((dense - y) ** 2)), np.sqrt(np.mean((sparse - y) ** 2))
+    assert err_d < 0.8 * np.sqrt(np.mean((x0 - y) ** 2))
+    assert abs(err_s - err_d) < 0.01 * err_d
+
+
+def test_thin_mask_takes_sparse_path_and_matches_forced_dense(monkeypatch):
+    I = _inpaint_module()
+    y = _smooth_plus_texture(64)
+    m = scratches_mask(y.shape, 0.05, seed=1, width=1)
+    assert I._grid_fraction(m, 8) < I.SPARSE_MAX_FRACTION
+    z = np.where(m, 0.0, y)
+    calls = []
+    real = I._refine_sparse
+    monkeypatch.setattr(I, "_refine_sparse", lambda *a: calls.append(1) or real(*a))
+    out = inpaint(z, m)
+    assert calls, "the thin mask did not take the sparse path"
+    monkeypatch.setattr(I, "SPARSE_MAX_FRACTION", -1.0)
+    np.testing.assert_allclose(out, inpaint(z, m), atol=2e-5)
+    assert len(calls) == 1
