@@ -12,6 +12,8 @@ from typing import List, Optional
 
 import typer
 
+from nlvision.cli._common import check_output_folder, emit, run_batch
+
 _METHODS = ("patch", "multiscale", "csc")
 _EVAL_METHODS = ("patch", "multiscale", "csc", "patchcore", "padim")
 
@@ -32,6 +34,7 @@ def _check_json_out(out: Optional[Path], inputs: list[Path]) -> None:
         raise ValueError(f"--out: expected a .json file, got {out}")
     if out.is_dir():
         raise ValueError(f"--out: {out} is a folder; expected a .json file")
+    check_output_folder(out.parent)
     for p in inputs:
         if out.resolve() == Path(p).resolve():
             raise ValueError(f"--out: {out} is also an input")
@@ -87,7 +90,6 @@ def fit(
             raise ValueError(f"--out: {out} is also an input")
     from tqdm import tqdm
 
-    from nlvision.cli._common import emit
     from nlvision.imageio import load_image
 
     normal_images = [load_image(p, as_gray=True) for p in normal_files]
@@ -139,7 +141,6 @@ def detect(
                 raise ValueError(f"--out: {out} is also an input folder; choose another folder")
     import numpy as np
 
-    from nlvision.cli._common import emit, run_batch
     from nlvision.imageio import load_image, save_image
 
     if out is not None:
@@ -195,7 +196,6 @@ def evaluate(
     cats, skipped = scan_mvtec(root, category)
     for name, reason in skipped:
         typer.echo(f"error: skipped category {name}: {reason}", err=True)
-    from nlvision.cli._common import emit
 
     res = evaluate_mvtec(cats, lambda: make_model(method, quick=quick, fpr=fpr, image_fpr=image_fpr),
                          fpr=fpr, image_fpr=image_fpr, size=size or None,
@@ -253,7 +253,6 @@ def benchmark(
     if n_test < 1:
         raise ValueError(f"--n-test must be >= 1, got {n_test}")
     _check_json_out(out, [])
-    from nlvision.cli._common import emit
 
     rows = run_benchmark(datasets, methods, zooms, tuple(seed) if seed else (0,), fprs=fprs, image_fpr=image_fpr,
                          quick=quick, n_test=n_test, progress=lambda s: typer.echo(s, err=True))
