@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from nlvision.cli._common import check_output_folder, emit, run_batch
+from nlvision.cli._common import JOBS, MAX_PIXELS, SCHEDULER, check_output_folder, emit, run_batch
 
 _METHODS = ("patch", "multiscale", "csc")
 _EVAL_METHODS = ("patch", "multiscale", "csc", "patchcore", "padim")
@@ -120,6 +120,9 @@ def detect(
     fpr: Optional[float] = typer.Option(None, "--fpr", help="Target pixel false-positive rate (default: the model's)."),
     image_fpr: Optional[float] = typer.Option(None, "--image-fpr", help="Target image-level FPR (default: the model's)."),
     method: Optional[str] = typer.Option(None, "--method", help="Reject a model of another method."),
+    jobs: int = JOBS,
+    scheduler: Optional[str] = SCHEDULER,
+    max_pixels: Optional[str] = MAX_PIXELS,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Score every image: image verdict (image threshold) and pixel mask (pixel threshold)."""
@@ -157,7 +160,7 @@ def detect(
                 "max_score": float(p.anomaly_map.max()), "scale": p.scale,
                 "coding_converged": p.info.get("coding_converged")}
 
-    done, failed = run_batch(files, process, label="detect")
+    done, failed = run_batch(files, process, label="detect", jobs=jobs, scheduler=scheduler)
     results = [r for _, r in done]
     f = det.config.fpr if fpr is None else fpr
     fi = det.config.image_fpr if image_fpr is None else image_fpr
