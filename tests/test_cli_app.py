@@ -107,3 +107,29 @@ def test_size_and_range_options_do_not_leak(tmp_path, capsys):
     capsys.readouterr()
     assert limits.settings() == before and get_default_range() == before["value_range"]
     assert limits.max_pixels() > 100
+
+
+def _leaf_commands():
+    import typer
+
+    def walk(c, prefix):
+        if hasattr(c, "commands"):
+            for n, sub in sorted(c.commands.items()):
+                yield from walk(sub, [*prefix, n])
+        else:
+            yield " ".join(prefix), c
+
+    return list(walk(typer.main.get_command(build_app()), []))
+
+
+def test_one_cli_convention_on_every_command():
+    """Bug caught: a command without --json, an output spelled --output, or a positional OUT."""
+    commands = _leaf_commands()
+    assert len(commands) >= 30
+    for name, command in commands:
+        opts = {o for p in command.params for o in getattr(p, "opts", [])}
+        arguments = [p.name for p in command.params if p.__class__.__name__.endswith("Argument")]
+        assert "--json" in opts, name
+        assert "--output" not in opts, name
+        assert ("--out" in opts) == ("-o" in opts), name
+        assert not [a for a in arguments if a.lower() in ("out", "output", "outdir", "out_dir")], name
