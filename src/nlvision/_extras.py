@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 #: Top-level module name -> the nlvision extra that installs it.
 EXTRA_OF_MODULE = {
@@ -60,7 +60,8 @@ def require_extra(*module_names: str, what: str = "this command"):
     modules = []
     for name in module_names:
         try:
-            modules.append(importlib.import_module(name))
+            __import__(name)  # the import statement's hook, as a plain `import name` would use
+            modules.append(sys.modules[name])
         except ImportError as exc:
             raise MissingExtraError(missing_extra_message(name, what) or f"{what} needs {name}: {exc}") from None
     return modules[0] if len(modules) == 1 else tuple(modules)

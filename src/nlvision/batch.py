@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
+from nlvision._extras import require_extra
+
 __all__ = ["BatchResult", "run_batch", "item_name", "failure_message", "check_engine"]
 
 
@@ -177,15 +179,10 @@ def check_engine(jobs: int = 1, scheduler: str | None = None) -> None:
 
 
 def _import_distributed():
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        raise _ScaleMissing("--scheduler needs the [scale] extra: pip install 'nlvision[scale]'") from None
+    require_extra("distributed", what="--scheduler")
+    import distributed
+
     return distributed
-
-
-class _ScaleMissing(ImportError, ValueError):
-    """dask.distributed missing (a ValueError too, so the CLI prints it as one line with exit 2)."""
 
 
 def _call(process: Callable, item: Any, settings: dict | None) -> tuple[bool, Any]:

@@ -26,7 +26,7 @@ from nlvision.restoration.ecg import (
     transform_objective,
     write_record,
 )
-from nlvision.restoration.ecg._deps import need
+from nlvision._extras import require_extra
 
 pytest.importorskip("wfdb")
 pytest.importorskip("neurokit2")
@@ -174,9 +174,12 @@ def test_synthetic_record_plants_anomalies_at_the_requested_rate():
         [np.linalg.norm(x - normal) for x in b.beats[b.labels == 0]])
 
 
-def test_missing_extra_message():
-    with pytest.raises(ImportError, match=r"\[ecg\] extra"):
-        need("nlvision_no_such_module_xyz")
+def test_missing_extra_message(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "wfdb", None)  # as if the [ecg] extra were not installed
+    with pytest.raises(ImportError, match=r"ECG support needs the \[ecg\] extra: pip install 'nlvision\[ecg\]'"):
+        require_extra("wfdb", what="ECG support")
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision._extras import require_extra
 from nlvision.security.vsi import VSIConfig
 
 __all__ = [
@@ -178,10 +179,8 @@ def load_database_image(path: str | Path) -> np.ndarray:
             raise ValueError(f"{p}: not a JPEG 2000 codestream (no SIZ marker)")
         if size[0] * size[1] > _max_pixels():
             raise ValueError(f"{p}: declares {size[0]}x{size[1]} pixels, above the limit of {_max_pixels()} ({MAX_PIXELS_ENV})")
-        try:
-            import imagecodecs
-        except ImportError:
-            raise ImportError("reading JPEG 2000 (.j2k) images needs the [security] extra: pip install 'nlvision[security]'") from None
+        require_extra("imagecodecs", what="reading JPEG 2000 (.j2k) images")
+        import imagecodecs
         try:
             raw = np.asarray(imagecodecs.jpeg2k_decode(data))
         except Exception as exc:
@@ -383,10 +382,11 @@ def _read_table(path: Path) -> list[dict]:
     """Rows of an .xls/.xlsx (pandas) or .csv file as dicts of str -> cell, header detected."""
     suffix = path.suffix.lower()
     if suffix in (".xls", ".xlsx"):
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError("reading .xls score files needs the [security] extra: pip install 'nlvision[security]'") from None
+        require_extra("pandas", what="reading .xls score files")
+        import pandas as pd
+
+        if suffix == ".xls":
+            require_extra("xlrd", what="reading .xls score files")
         try:
             frame = pd.read_excel(path, header=None, engine="xlrd" if suffix == ".xls" else None)
         except ImportError:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlvision.restoration.ecg._deps import need
+from nlvision._extras import require_extra
 
 __all__ = ["Beats", "detect_r_peaks", "segment_beats"]
 
@@ -95,7 +95,7 @@ def detect_r_peaks(signal: np.ndarray, fs: float) -> np.ndarray:
     >>> 8 <= len(detect_r_peaks(ecg, 250)) <= 11
     True
     """
-    nk = need("neurokit2")
+    nk = require_extra("neurokit2", what="ECG support")
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim != 1 or not np.all(np.isfinite(x)):
         raise ValueError(f"signal must be a finite 1-D array, got shape {x.shape}")

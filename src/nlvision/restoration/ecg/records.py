@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlvision.restoration.ecg._deps import need
+from nlvision._extras import require_extra
 
 __all__ = ["BEAT_SYMBOLS", "NORMAL_SYMBOLS", "ECGRecord", "read_record", "write_record"]
 
@@ -121,7 +121,7 @@ def read_record(path: str | Path, *, channel: int = 0, annotator: str = "atr", r
     >>> r.fs, r.beat_symbols.tolist(), r.signal.shape
     (360.0, ['N', 'V'], (1000,))
     """
-    wfdb = need("wfdb")
+    wfdb = require_extra("wfdb", what="ECG support")
     base = _record_base(path)
     if not base.with_suffix(".hea").is_file():
         raise OSError(f"{path}: no WFDB header {base.with_suffix('.hea').name} found")
@@ -208,7 +208,7 @@ def write_record(path: str | Path, signals: np.ndarray, fs: float, beat_samples=
     >>> sorted(p.suffix for p in d.iterdir())
     ['.dat', '.hea']
     """
-    wfdb = need("wfdb")
+    wfdb = require_extra("wfdb", what="ECG support")
     x = np.asarray(signals, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nlvision.restoration.ecg._deps import need
+from nlvision._extras import require_extra
 from nlvision.restoration.ecg.beats import Beats, detect_r_peaks, segment_beats
 
 __all__ = ["ANOMALY_KINDS", "SyntheticUser", "synthetic_user", "simulate_record", "simulate_beats"]
@@ -108,7 +108,7 @@ def _anomalous(user: SyntheticUser, kind: str) -> SyntheticUser:
 
 
 def _ecgsyn(user: SyntheticUser, heart_rate: float, duration: float, fs: int, noise: float, seed: int) -> np.ndarray:
-    nk = need("neurokit2")
+    nk = require_extra("neurokit2", what="ECG support")
     return np.asarray(nk.ecg_simulate(duration=duration, sampling_rate=fs, heart_rate=heart_rate, heart_rate_std=1,
                                       noise=noise, random_state=seed, method="ecgsyn",
                                       ti=np.array(user.ti), ai=np.array(user.ai), bi=np.array(user.bi)), dtype=np.float64)
