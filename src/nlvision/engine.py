@@ -102,6 +102,15 @@ def _require_export(fmt: str) -> None:
     require_extra("onnx", "onnxruntime", what=f"export to {fmt}")
 
 
+def _lightning_strategies() -> list[str] | None:
+    """Names of Lightning's registered strategies, or None when Lightning is not installed."""
+    try:
+        from pytorch_lightning.strategies import StrategyRegistry
+    except ImportError:
+        return None
+    return list(StrategyRegistry.available_strategies())
+
+
 @dataclass
 class TrainerConfig:
     """Options of the Lightning trainer, exposed by every ``train``/``evaluate``/``predict`` command.
@@ -163,13 +172,16 @@ class TrainerConfig:
             raise ValueError(f"--accelerator: expected one of {list(_ACCELERATORS)}, got {self.accelerator!r}")
         if not isinstance(self.strategy, str) or not self.strategy:
             raise ValueError(f"--strategy: expected 'auto', 'ddp' or another Lightning strategy, got {self.strategy!r}")
+        known = _lightning_strategies()
+        if known is not None and self.strategy != "auto" and self.strategy not in known:
+            raise ValueError(f"--strategy: unknown strategy {self.strategy!r}; valid: auto, {', '.join(sorted(known))}")
         if not _is_int(self.num_nodes) or self.num_nodes < 1:
             raise ValueError(f"--num-nodes: expected a positive int, got {self.num_nodes!r}")
         self.precision = str(self.precision)
         if self.precision not in _PRECISIONS:
             raise ValueError(f"--precision: expected one of {list(_PRECISIONS)}, got {self.precision!r}")
-        if not _is_int(self.seed):
-            raise ValueError(f"--seed: expected an int, got {self.seed!r}")
+        if not _is_int(self.seed) or not 0 <= self.seed < 2**32:
+            raise ValueError(f"--seed: expected an int in [0, 2**32), got {self.seed!r}")
         if not _is_int(self.log_every_n_steps) or self.log_every_n_steps < 1:
             raise ValueError(f"log_every_n_steps: expected a positive int, got {self.log_every_n_steps!r}")
         lim = self.limit_train_batches
