@@ -30,83 +30,7 @@ import bad_input_catalogue as cat  # noqa: E402
 #: (area, timed out, reason). Fast ones run as non-strict xfail (they pass once the area's fix is
 #: merged); the ones that time out are not run by default (each would cost 10 s). Remove entries as
 #: areas land; benchmarks/bad_input_campaign.py runs every case regardless.
-KNOWN_ELSEWHERE: dict[str, tuple[str, bool, str]] = {
-    "anomaly-benchmark:out=below_a_file": ("anomaly", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "anomaly-detect:model=npy_lie": ("anomaly", False, "uncaught MemoryError: Unable to allocate 298. GiB for an array with shape (40000000000,) a"),
-    "anomaly-detect:model=npz_lie": ("anomaly", False, "uncaught MemoryError: Unable to allocate 298. GiB for an array with shape (40000000000,) a"),
-    "classify-train:limit_batches=inf": ("classify+engine", False, "uncaught OverflowError: cannot convert float infinity to integer"),
-    "classify-train:limit_batches=nan": ("classify+engine", False, "uncaught MisconfigurationException: You have passed invalid value nan for limit_train_batc"),
-    "classify-train:lr=inf": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "classify-train:out=below_a_file": ("classify+engine", False, "exit 2 with 2 stderr line(s), 1 'error:' line(s)"),
-    "classify-train:weight_decay=inf": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "classify-train:weight_decay=nan": ("classify+engine", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "classify-train:weights=empty": ("classify+engine", False, "uncaught IndexError: list index out of range"),
-    "classify-train:weights=pickle_ckpt": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
-    "classify-train:weights=pickle_npz": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
-    "classify-train:weights=pickle_pt": ("classify+engine", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
-    "demo:out=below_a_file": ("report (lead)", False, "exit 2 with 2 stderr line(s), 1 'error:' line(s)"),
-    "denoise:out=equals_input": ("restoration", False, "overwrote its input good.png"),
-    "dictionary-learn:output=equals_input": ("restoration", False, "accepted a hostile value (exit 0)"),
-    "encrypt:output=equals_input": ("security", False, "overwrote its input good.png"),
-    "inpaint:out=equals_input": ("restoration", False, "overwrote its input good.png"),
-    "inpaint:refine_tau_max=huge": ("restoration", False, "uncaught RuntimeError: value cannot be converted to type float without overflow"),
-    "inpaint:sigma=huge": ("restoration", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
-    "mask:apply=below_a_file": ("restoration", False, "wrote despite the error: out/out.png"),
-    "mask:apply=empty_name": ("restoration", False, "wrote despite the error: out/out.png"),
-    "mask:apply=equals_input": ("restoration", False, "overwrote its input good.png"),
-    "mask:apply=existing_folder": ("restoration", False, "wrote despite the error: out/out.png"),
-    "mask:apply=unknown_ext": ("restoration", False, "wrote despite the error: out/out.png"),
-    "mask:out=equals_input": ("restoration", False, "overwrote its input good.png"),
-    "noise-add:out=equals_input": ("restoration", False, "overwrote its input good.png"),
-    "pose-train:init=dev_zero": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=folder_empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=folder_hostile": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=image_as_model": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=json_huge": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=json_list": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=json_nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=npy_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=npz_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=npz_object": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=pickle_ckpt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=pickle_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=pickle_pt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=safetensors_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=text": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:init=trunc_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:limit_batches=inf": ("pose", False, "uncaught OverflowError: cannot convert float infinity to integer"),
-    "pose-train:limit_batches=nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:out=below_a_file": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=dev_zero": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=folder_empty": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=folder_hostile": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=image_as_model": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=json_huge": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=json_list": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=json_nan": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=npy_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=npz_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=npz_object": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=pickle_ckpt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=pickle_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=pickle_pt": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=safetensors_lie": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=text": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "pose-train:weights=trunc_npz": ("pose", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "reid-robustness:lr=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "reid-study:lr=huge": ("reid", False, "uncaught RuntimeError: value cannot be converted to type float without overflow"),
-    "reid-train:lr=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "reid-train:margin=inf": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "reid-train:margin=nan": ("reid", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "reid-train:weights=empty": ("reid", False, "uncaught IndexError: list index out of range"),
-    "reid-train:weights=pickle_pt": ("reid", False, "exit 2 with 3 stderr line(s), 1 'error:' line(s)"),
-    "src-evaluate:lam=inf": ("restoration", True, "timeout after 10 s (the hostile value was accepted and the computation ran)"),
-    "vsi-score:alpha=huge": ("security", False, "uncaught OverflowError: cannot convert float infinity to integer"),
-    "vsi-score:map_out=equals_input": ("security", False, "overwrote its input good.png"),
-    "vsi-score:search_stride=huge": ("security", False, "uncaught OverflowError: cannot convert float infinity to integer"),
-}
+KNOWN_ELSEWHERE: dict[str, tuple[str, bool, str]] = {}  # every case passed the 16:40 UTC campaign on main
 
 
 def _all_cases():
@@ -233,7 +157,6 @@ def test_fuzz_validate_and_range(image, lo, hi):
             assert np.all((mapped >= 0) & (mapped <= 1))
 
 
-@pytest.mark.xfail(strict=False, reason="restoration area (issue #14 'denoise --sigma 1e308'): huge sigma overflows in torch")
 @FUZZ
 @given(image=images, sigma=floats_any)
 def test_fuzz_denoise_dct(image, sigma):

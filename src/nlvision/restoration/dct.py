@@ -469,7 +469,15 @@ def _prepare(image: Any, patch_size: Any, channel_axis: Any, name: str = "image"
         raise ValueError(f"channel_axis: got {channel_axis!r} for a 2-D image of shape {arr.shape}; use None")
     if arr.shape[0] < p or arr.shape[1] < p:
         raise ValueError(f"{name}: shape {arr.shape} is smaller than the {p}x{p} patch (patch_size={p})")
+    peak = float(np.max(np.abs(arr)))
+    if peak > _MAX_MAGNITUDE:  # noisy [0, 1] images stray outside it, but not by orders of magnitude
+        raise ValueError(f"{name}: values reach {peak:.3g}; expected a [0, 1]-scale image (|value| <= {_MAX_MAGNITUDE:g})")
     return arr, p, arr.ndim == 3
+
+
+#: Largest |value| accepted by the DCT denoisers: far beyond any noisy [0, 1] image, far below
+#: the float32 range the torch path computes in (sums of 64 squared coefficients stay finite).
+_MAX_MAGNITUDE = 1e6
 
 
 def auto_sigma(image: np.ndarray, channel_axis: int | None = None, *, estimate: Any = None) -> float:
