@@ -30,8 +30,6 @@ def demo(
         typer.echo(f"[{run.status:>7}] {run.title}: {run.seconds:.1f} s{note}", err=True)
 
     check_output_folder(out)
-    if not as_json:
-        typer.echo(f"building the demo report in {out} ...", err=True)
     path, runs = build_report(out, quick=not full, only=only, progress=show)
     failed = [r.title for r in runs if r.status == "failed"]
     result = {"report": str(path), "sections": [asdict(r) for r in runs], "failed": failed}
