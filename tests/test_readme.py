@@ -37,3 +37,22 @@ def test_readme_command_parses(line):
         assert args and args[0] in command.commands, f"{line}: unknown command {args[:1]}"
         command = command.commands[args.pop(0)]
     command.make_context(command.name, args)  # raises on an unknown option or a missing argument
+
+
+def _readme_python_imports() -> list[tuple[str, str]]:
+    text = README.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    pairs = []
+    for block in blocks:
+        for module, names in re.findall(r"^from (nlvision[\w.]*) import ([\w, ]+)$", block, flags=re.M):
+            pairs += [(module, n.strip()) for n in names.split(",") if n.strip()]
+    return pairs
+
+
+@pytest.mark.parametrize(("module", "name"), _readme_python_imports())
+def test_readme_names_are_public(module, name):
+    """Bug caught: the tour imports a name its area package does not export (or exports without __all__)."""
+    import importlib
+
+    package = importlib.import_module(module)
+    assert name in getattr(package, "__all__", []), f"{module}.__all__ lacks {name}"
