@@ -705,7 +705,7 @@ class KSVDConfig:
     init : str
         ``"data"`` (random training signals) or ``"dct"`` (overcomplete DCT).
     replace_threshold : float
-        Atoms whose |inner product| with another atom exceeds this, or that no signal uses, are
+        Atoms whose absolute inner product with another atom exceeds this, or that no signal uses, are
         replaced by the worst-represented training signal.
     seed : int or None
         Seed of the initialisation / replacement draws.
