@@ -18,8 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import typer
 
-from nlvision.batch import BatchResult, check_engine
-from nlvision.batch import run_batch as _run_batch
+from nlvision.batch import check_engine, run_batch  # noqa: F401  (run_batch: the commands' batch runner)
 
 
 def emit(result: Any, as_json: bool, text: str | None = None) -> None:
@@ -77,30 +76,6 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}"
     return str(v)
-
-
-def run_batch(
-    items: Iterable[Any],
-    process: Callable[[Any], Any],
-    *,
-    label: str = "processing",
-    show_progress: bool = True,
-    jobs: int = 1,
-    scheduler: Optional[str] = None,
-) -> BatchResult:
-    """Apply ``process`` to every item; a failing item is reported on stderr and skipped.
-
-    Failure lines read ``error: <path>: <message>``. ``jobs`` > 1 runs on local processes,
-    ``scheduler`` on a dask.distributed cluster (see :mod:`nlvision.batch`); results are in
-    input order either way.
-
-    Returns
-    -------
-    (done, failed)
-        ``done`` holds ``(item, result)`` pairs, ``failed`` holds ``(item, message)`` pairs.
-        Commands exit with code 1 when ``failed`` is not empty.
-    """
-    return _run_batch(items, process, label=label, show_progress=show_progress, jobs=jobs, scheduler=scheduler)
 
 
 def failed_entries(failed: list) -> list[dict]:
