@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nlvision.cli._common import emit
+from nlvision.cli._common import JOBS, MAX_PIXELS, SCHEDULER, emit, failed_entries, run_batch
 
 _IMAGE_OUT = (".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm")
 
@@ -27,30 +27,80 @@ def _same(a: Path, b: Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
+def _is_batch(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
+
+
+def _encrypt_outputs(inputs: list[Path], out: Path) -> list[Path]:
+    """``OUT/<stem>.png`` for every input (a folder IN or glob); refused before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"-o/--out: {parent} is not a folder")
+            break
+    if out.resolve() in {p.parent.resolve() for p in inputs}:
+        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+    outputs = [out / f"{p.stem}.png" for p in inputs]
+    seen: dict[Path, Path] = {}
+    for src, dst in zip(inputs, outputs):
+        if dst in seen:
+            raise ValueError(f"IN: {seen[dst].name} and {src.name} would both be written to {dst}; rename one")
+        seen[dst] = src
+    return outputs
+
+
+def _encrypt_one(src: Path, dst: Path, scheme: str, strength: float, key: int) -> dict:
+    from nlvision.imageio import load_image, save_image
+    from nlvision.security.encryption import encrypt as encrypt_image
+
+    save_image(dst, encrypt_image(load_image(src), scheme, strength, key=key))
+    return {"input": str(src), "out": str(dst)}
+
+
 def encrypt(
-    input: Path = typer.Argument(..., help="Plain image file."),
-    out: Path = typer.Option(..., "-o", "--out", help="Encrypted image to write (PNG recommended: lossless)."),
+    inp: str = typer.Argument(..., metavar="IN", help="Plain image file, folder or glob pattern."),
+    out: Path = typer.Option(..., "-o", "--out", help="Encrypted image to write (PNG recommended: lossless); a folder "
+                             "when IN is a folder/glob (each output is OUT/<name>.png)."),
     scheme: str = typer.Option(..., "--scheme", help="block_shuffle, pixel_scramble, dct_sign, dct_permute, wavelet_sign, wavelet_bitplane, wavelet_truncate, msb_xor."),
     strength: float = typer.Option(0.5, "--strength", help="Encryption strength in [0, 1]."),
     key: int = typer.Option(0, "--key", help="Non-negative integer key (seed)."),
+    jobs: int = JOBS, scheduler: Optional[str] = SCHEDULER, max_pixels: Optional[str] = MAX_PIXELS,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
-    """Encrypt an image with a perceptual encryption scheme (nothing is written on error)."""
-    from nlvision.imageio import load_image, save_image
+    """Encrypt images with a perceptual encryption scheme (nothing is written on error).
+
+    IN may be a folder or a glob: every image is encrypted to OUT/<name>.png; a file that fails is
+    reported (``error: <path>: <message>``) and skipped, the others are still written (exit 1).
+    """
+    from nlvision.imageio import list_images
     from nlvision.security.encryption import SCHEMES
-    from nlvision.security.encryption import encrypt as encrypt_image
 
     if scheme not in SCHEMES:  # fail before reading the file
         raise ValueError(f"--scheme: unknown scheme {scheme!r}; valid: {', '.join(SCHEMES)}")
     if not (0.0 <= strength <= 1.0):
         raise ValueError(f"--strength: expected a value in [0, 1], got {strength!r}")
+    if key < 0:
+        raise ValueError(f"--key: expected a non-negative integer, got {key}")
+    if _is_batch(inp):
+        inputs = list_images(inp)
+        outputs = _encrypt_outputs(inputs, out)
+        done, failed = run_batch(list(zip(inputs, outputs)), lambda pair: _encrypt_one(*pair, scheme, strength, key),
+                                 label="encrypt", jobs=jobs, scheduler=scheduler)
+        results = [r for _, r in done]
+        summary = {"out": str(out), "scheme": scheme, "strength": strength, "key": key, "done": len(done),
+                   "failed": failed_entries(failed), "results": results}
+        emit(summary, as_json, f"wrote {len(done)} encrypted image(s) to {out} ({scheme}, strength {strength:g}, key {key}); "
+             f"{len(failed)} failed")
+        return 1 if failed else 0
+    input = Path(inp)
     if out.suffix.lower() not in _IMAGE_OUT + (".jpg", ".jpeg"):
         raise ValueError(f"--out: expected an image file name ({', '.join(_IMAGE_OUT)}), got {str(out)!r}")
     if _same(input, out):
         raise ValueError(f"--out: {out} is the input file; choose another output")
-    image = load_image(input)
-    result = encrypt_image(image, scheme, strength, key=key)
-    save_image(out, result)
+    _encrypt_one(input, out, scheme, strength, key)
     emit({"input": str(input), "out": str(out), "scheme": scheme, "strength": strength, "key": key}, as_json,
          f"wrote {out} ({scheme}, strength {strength:g}, key {key})")
     return 0
@@ -91,6 +141,7 @@ def score(
     baselines: bool = typer.Option(False, "--baselines", help="Also print PSNR, SSIM, LSS, ESS and the edge/texture index."),
     map_out: Optional[Path] = typer.Option(None, "--map", help="Write a colour map of the block recognisable degrees with their matches (PNG)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar for --pairs."),
+    jobs: int = JOBS, scheduler: Optional[str] = SCHEDULER, max_pixels: Optional[str] = MAX_PIXELS,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Score an encrypted image against its plain image: VSI, RD and GS (higher VSI = less secure).
@@ -100,7 +151,7 @@ def score(
     """
     cfg = _config(config, alpha, beta, gamma, pooling, search_stride, phases, edge_scale)
     if pairs is not None:
-        return _score_batch(pairs, out, plain, cfg, progress and not as_json, as_json)
+        return _score_batch(pairs, out, plain, cfg, progress and not as_json, as_json, jobs, scheduler)
     if plain is None or encrypted is None:
         raise ValueError("plain, encrypted: expected two image files (or --pairs pairs.csv -o scores.csv)")
     if out is not None:
@@ -136,9 +187,24 @@ def score(
     return 0
 
 
-def _score_batch(pairs: Path, out: Optional[Path], extra: Optional[Path], cfg, progress: bool, as_json: bool) -> int:
+def _score_record(item: tuple, cfg) -> dict:
+    """Score one pair of the CSV; raises ValueError with score_pairs' one-line message when it fails."""
+    from nlvision.security.databases import score_pairs
+
+    rows, failed = score_pairs([item[1]], cfg, baselines=True)
+    if failed:
+        raise ValueError(failed[0][1])
+    return rows[0]
+
+
+def _score_batch(pairs: Path, out: Optional[Path], extra: Optional[Path], cfg, progress: bool, as_json: bool,
+                 jobs: int = 1, scheduler: Optional[str] = None) -> int:
+    import csv
+    import functools
+
     from nlvision.atomic import atomic_path
-    from nlvision.security.databases import read_pairs_csv, score_pairs
+    from nlvision.batch import check_engine
+    from nlvision.security.databases import read_pairs_csv
 
     if extra is not None:
         raise ValueError("plain: not used with --pairs (the CSV lists the pairs)")
@@ -148,9 +214,12 @@ def _score_batch(pairs: Path, out: Optional[Path], extra: Optional[Path], cfg, p
         raise ValueError(f"--out: expected a .csv file name, got {str(out)!r}")
     if _same(out, pairs):
         raise ValueError(f"--out: {out} is the input CSV; choose another output")
+    check_engine(jobs, scheduler)
     records = read_pairs_csv(pairs, require_mos=False)
-    rows, failed = score_pairs(records, cfg, baselines=True, progress=progress)
-    import csv
+    items = [(str(rec.encrypted), rec) for rec in records]  # the encrypted file names the pair in messages
+    done, failed = run_batch(items, functools.partial(_score_record, cfg=cfg), label="vsi score", show_progress=progress,
+                             jobs=jobs, scheduler=scheduler)
+    rows = [r for _, r in done]  # input order, whatever the engine
 
     cols = ["plain", "encrypted", "mos", "type", "vsi", "C1", "C2", "C3", "C4", "psnr", "ssim", "lss", "ess", "edge_texture"]
     with atomic_path(out) as tmp:
@@ -159,8 +228,9 @@ def _score_batch(pairs: Path, out: Optional[Path], extra: Optional[Path], cfg, p
             w.writerow(cols)
             for r in rows:
                 w.writerow([r[c] if not isinstance(r[c], float) else ("" if math.isnan(r[c]) else f"{r[c]:.6g}") for c in cols])
-    res = {"pairs": str(pairs), "out": str(out), "scored": len(rows), "failed": [{"encrypted": f, "error": m} for f, m in failed]}
-    text = "\n".join([f"scored {len(rows)} of {len(records)} pairs -> {out}"] + [f"skipped {f}: {m}" for f, m in failed])
+    res = {"pairs": str(pairs), "out": str(out), "scored": len(rows),
+           "failed": [{"encrypted": item[0], "error": m} for item, m in failed]}
+    text = "\n".join([f"scored {len(rows)} of {len(records)} pairs -> {out}"] + [f"skipped {item[0]}: {m}" for item, m in failed])
     emit(res, as_json, text)
     return 1 if failed else 0
 

@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from nlvision.cli._common import emit
+from nlvision.cli._common import JOBS, MAX_PIXELS, SCHEDULER, emit, failed_entries, run_batch
 
 BIT_DEPTHS = {"auto": None, "8": 8, "16": 16, "32": 32, "float": 32}
 
@@ -69,10 +69,33 @@ def dictionary_show(
     return 0
 
 
+def _is_batch(spec: str) -> bool:
+    p = Path(spec)
+    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
+
+
+def _batch_outputs(inputs: list[Path], out: Path, mask: Path) -> list[Path]:
+    """``OUT/<name>`` for every input (IN a folder or glob), refused before anything is written."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"-o/--out: {parent} is not a folder")
+            break
+    if out.resolve() in {p.parent.resolve() for p in inputs}:
+        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+    outputs = [out / p.name for p in inputs]
+    if mask.resolve() in {o.resolve() for o in outputs}:
+        raise ValueError(f"-o/--out: an output would overwrite the mask {mask}; choose another folder")
+    return outputs
+
+
 def inpaint(
-    image_path: Path = typer.Argument(..., metavar="IN", help="Image with missing pixels."),
-    mask: Path = typer.Option(..., "--mask", help="Mask image of IN's size: non-zero = missing."),
-    out: Path = typer.Option(..., "-o", "--out", help="Inpainted image to write."),
+    image_path: str = typer.Argument(..., metavar="IN", help="Image with missing pixels, folder or glob pattern."),
+    mask: Path = typer.Option(..., "--mask", help="Mask image of IN's size: non-zero = missing (one mask for every "
+                              "image of a folder/glob; images of another size fail)."),
+    out: Path = typer.Option(..., "-o", "--out", help="Inpainted image to write (a folder when IN is a folder/glob)."),
     refine: str = typer.Option("auto", "--refine", help="Refinement iterations: auto (8-64 by the missing "
                                "fraction) | N | 0 (the lecture's masked-OMP algorithm alone)."),
     init: str = typer.Option("smooth", "--init", help="smooth (biharmonic fill, robust to holes) | lecture "
@@ -85,12 +108,17 @@ def inpaint(
     refine_tau_min: float = typer.Option(1.5, "--refine-tau-min", help="Last refinement threshold, full-scale/255."),
     clamp: bool = typer.Option(True, "--clamp/--no-clamp", help="Keep inpainted values in the observed range."),
     bit_depth: str = typer.Option("auto", "--bit-depth", help="auto (the input's) | 8 | 16 | float (TIFF)."),
-    reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image: report PSNR."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="Clean image: report PSNR (a folder of "
+                                             "same-named clean images when IN is a folder/glob)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar for tiled (large) images."),
+    jobs: int = JOBS, scheduler: Optional[str] = SCHEDULER, max_pixels: Optional[str] = MAX_PIXELS,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> int:
     """Inpaint the missing pixels of IN (biharmonic fill refined by a sparse DCT model; --refine 0:
-    the lecture's masked-dictionary OMP) and write it to -o."""
+    the lecture's masked-dictionary OMP) and write it to -o.
+
+    IN may be a folder or a glob: every image is inpainted with the same --mask and written to
+    OUT/<name>; a file that fails is reported (``error: <path>: <message>``) and skipped (exit 1)."""
     from nlvision.restoration import InpaintConfig, load_dictionary
     from nlvision.restoration.inpaint import INITS
     from nlvision.restoration.workflow import inpaint_file
@@ -114,6 +142,33 @@ def inpaint(
     D = load_dictionary(dictionary) if dictionary is not None else None
     p = int(round(math.sqrt(D.shape[0]))) if D is not None else 8
     cfg = InpaintConfig(refine_tau_max=refine_tau_max / 255.0, refine_tau_min=refine_tau_min / 255.0, clamp=clamp)
+    depth = _bit_depth(bit_depth)
+    options = dict(sigma=sigma / 255.0, dictionary=D, patch_size=p, aggregation=aggregation, refine=n_refine, init=init,
+                   config=cfg)
+    if _is_batch(image_path):
+        from nlvision.batch import check_engine
+        from nlvision.imageio import list_images
+
+        check_engine(jobs, scheduler)
+        inputs = list_images(image_path)
+        outputs = _batch_outputs(inputs, out, mask)
+        if reference is not None and not reference.is_dir():
+            raise ValueError(f"--reference: expected a folder of clean images named like the inputs, got {reference}")
+        if not mask.is_file():
+            raise ValueError(f"--mask: {mask} is not a file")
+
+        def process(pair: tuple[Path, Path]) -> dict:
+            src, dst = pair
+            return inpaint_file(src, mask, dst, bit_depth=depth, reference=None if reference is None else reference / src.name,
+                                **options)
+
+        done, failed = run_batch(list(zip(inputs, outputs)), process, label="inpaint", jobs=jobs, scheduler=scheduler)
+        infos = [i for _, i in done]
+        summary = {"done": len(done), "failed": failed_entries(failed), "results": infos}
+        emit(summary, as_json, "\n".join([f"wrote {i['output']} ({100 * i['missing_fraction']:.1f} % missing, "
+                                          f"{i['seconds']:.1f} s)" + (f"; PSNR {i['psnr']:.2f} dB" if "psnr" in i else "")
+                                          for i in infos] + [f"{len(done)} inpainted, {len(failed)} failed"]))
+        return 1 if failed else 0
     bar = None
     if progress:
         from tqdm import tqdm
@@ -127,9 +182,7 @@ def inpaint(
             bar.refresh()
 
     try:
-        info = inpaint_file(image_path, mask, out, bit_depth=_bit_depth(bit_depth), reference=reference, progress=tick,
-                            sigma=sigma / 255.0, dictionary=D, patch_size=p, aggregation=aggregation, refine=n_refine,
-                            init=init, config=cfg)
+        info = inpaint_file(Path(image_path), mask, out, bit_depth=depth, reference=reference, progress=tick, **options)
     finally:
         if bar is not None:
             bar.close()
