@@ -2,7 +2,7 @@
 
 Each case runs in its own subprocess so its peak RSS (``ru_maxrss``) is its own: the pair is
 built in memory (camera tiled/resized, encrypted by ``block_shuffle`` 0.5), then scored with
-the default configuration (shift-robust search, paper edge scale). Anchor in the same run:
+the default configuration (shift-robust search, fine edge scale). Anchor in the same run:
 today's code (commit 520ec9c, ``--old PATH`` to its ``src``), paper grid only.
 Targets: 2048² < 1 GB and < 5 CPU-s; 512² < 1 s.
 

@@ -91,8 +91,10 @@ class EdgeConfig:
 
 
 #: Named detector settings: ``paper`` = the authors' public Fourier–Argand edge setting
-#: (elongated Gaussian a = 3 across, b = 7 along, 10 harmonics; the default), ``fine`` = the
-#: earlier narrow template (σ 1 x 3 px, 99 % of the energy, i.e. 8 harmonics).
+#: (elongated Gaussian a = 3 across, b = 7 along, 10 harmonics; the ``EdgeConfig`` defaults and
+#: :data:`nlvision.security.PAPER`'s), ``fine`` = the narrow template (σ 1 x 3 px, 99 % of the
+#: energy, i.e. 8 harmonics; the VSI's default: the ladder is not below the previous code's on
+#: any scheme, while ``paper`` loses 0.096 SROCC on msb_xor — docs/security.md).
 EDGE_PRESETS = {
     "paper": None,  # filled below (EdgeConfig defaults)
     "fine": None,

@@ -43,7 +43,7 @@ from functools import lru_cache
 import numpy as np
 
 from nlvision.restoration.dct import dct_matrix
-from nlvision.security.edges import EdgeConfig, edge_maps
+from nlvision.security.edges import EdgeConfig, edge_config, edge_maps
 
 __all__ = [
     "VSIConfig",
@@ -144,7 +144,7 @@ class VSIConfig:
     block_size: int | None = None
     pooling: str = "normalized"
     chunk_elements: int = 1 << 18
-    edges: EdgeConfig = field(default_factory=EdgeConfig)
+    edges: EdgeConfig = field(default_factory=lambda: edge_config("fine"))
     search_stride: float = 0.125
     phases: int = 2
     top_k: int = 4
@@ -186,7 +186,7 @@ CONFIGS: dict[str, VSIConfig] = {
     "C4": VSIConfig(),
 }
 #: The paper's literal search (one non-overlapping grid, all pairs; eq. 1 as printed).
-PAPER = VSIConfig(search_stride=1.0, phases=1)
+PAPER = VSIConfig(search_stride=1.0, phases=1, edges=edge_config("paper"))
 
 
 def get_config(name: str | VSIConfig) -> VSIConfig:
