@@ -167,8 +167,8 @@ def predict(
     """Top-k classes with probabilities for each image, batched on the device (bad images are reported and skipped)."""
     from nlvision.atomic import write_json_atomic
     from nlvision.classify import load_classifier_model, predict_classifier
-    from nlvision.imageio import expand_images
     from nlvision.engine import require_lightning
+    from nlvision.imageio import expand_images
 
     require_lightning("classify predict")
     trainer = trainer_config(devices=devices, accelerator=accelerator, strategy=strategy, num_nodes=num_nodes,
