@@ -38,6 +38,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from nlvision._paths import resolves_inside
 from nlvision.datasets.synthetic_figures import MPII_FLIP_PAIRS, MPII_JOINTS
 
 NUM_JOINTS = len(MPII_JOINTS)
@@ -724,7 +725,7 @@ def resolve_image(folder: str | os.PathLike, name: str) -> Path:
     if not isinstance(name, str) or not name or os.path.isabs(name):
         raise ValueError(f"image {name!r}: expected a relative file name inside the image folder")
     path = (root / name).resolve()
-    if path != root and root not in path.parents:
+    if not resolves_inside(path, root):
         raise ValueError(f"image {name!r}: resolves outside the image folder")
     return path
 

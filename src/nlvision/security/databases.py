@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision._paths import resolves_inside
 from nlvision._extras import require_extra
 from nlvision.security.vsi import VSIConfig
 
@@ -109,8 +110,7 @@ def _inside(root: Path, name: str, what: str) -> Path:
     """``root / name`` resolved; refuse names that leave ``root``."""
     rel = str(name).replace("\\", "/").strip()
     candidate = (root / rel).resolve()
-    base = root.resolve()
-    if rel.startswith("/") or (candidate != base and base not in candidate.parents):
+    if rel.startswith("/") or not resolves_inside(candidate, root):
         raise ValueError(f"{what}: path {name!r} resolves outside the data folder {root}")
     return candidate
 
@@ -579,8 +579,7 @@ def _resolve_user(base: Path, top: Path, name: str, what: str) -> Path:
         raise ValueError(f"{what}: empty image path")
     q = Path(name)
     resolved = (q if q.is_absolute() else base / q).resolve()
-    t = top.resolve()
-    if resolved != t and t not in resolved.parents:
+    if not resolves_inside(resolved, top):
         raise ValueError(f"{what}: path {name!r} resolves outside the data folder {top}")
     return resolved
 
