@@ -97,6 +97,23 @@ def check_output_folder(out: Path) -> None:
             break
 
 
+def is_batch_spec(spec: str) -> bool:
+    """True when IN names many images: a folder, or a glob pattern that is not an existing file."""
+    p = Path(spec)
+    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
+
+
+def check_batch_output_folder(out: Path, inputs: list[Path]) -> None:
+    """``-o/--out`` of a batch command: a folder (existing or to create), not below a file, and
+    not the folder of an input (inputs are never overwritten). Checked before anything is written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
+    check_output_folder(out)
+    if out.resolve() in {p.parent.resolve() for p in inputs}:
+        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+
+
 def check_training_inputs(what: str, out: Path, weights: Optional[Path] = None) -> None:
     """Validate what a ``train`` command needs before anything is trained or written.
 

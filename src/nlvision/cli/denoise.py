@@ -15,16 +15,20 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from nlvision.cli._common import JOBS, MAX_PIXELS, RANGE, SCHEDULER, emit, run_batch
+from nlvision.cli._common import (
+    JOBS,
+    MAX_PIXELS,
+    RANGE,
+    SCHEDULER,
+    check_batch_output_folder,
+    emit,
+    is_batch_spec,
+    run_batch,
+)
 
 #: Denoising methods of ``nlvision denoise --method``.
 METHODS = ("dct", "ksvd", "csc", "csc-l0")
 BIT_DEPTHS = {"auto": None, "8": 8, "16": 16, "32": 32, "float": 32}
-
-
-def _is_batch(spec: str) -> bool:
-    p = Path(spec)
-    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
 
 
 def _positive(value: float, name: str, allow_zero: bool = False) -> float:
@@ -72,11 +76,7 @@ def _parse_bit_depth(value: str) -> Optional[int]:
 
 
 def _output_paths(inputs: list[Path], out: Path) -> list[Path]:
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
-    resolved = {p.parent.resolve() for p in inputs}
-    if out.resolve() in resolved:
-        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+    check_batch_output_folder(out, inputs)
     return [out / p.name for p in inputs]
 
 
@@ -170,7 +170,7 @@ def denoise(
         raise ValueError(f"--device: {exc}") from None
     den = _denoiser(m, patch=patch, threshold=thr, aggregation=agg, dictionary=dico, workers=workers, device=device)
     kwargs = dict(sigma=sig, noise=nz, gain=g, bit_depth=depth, method=m)
-    if not _is_batch(inp):
+    if not is_batch_spec(inp):
         if out.suffix.lower() not in IMAGE_EXTENSIONS:
             raise ValueError(f"-o/--out: unknown image extension {out.suffix!r} in {out}; expected one of {', '.join(IMAGE_EXTENSIONS)}")
         src = Path(inp)
@@ -228,7 +228,7 @@ def noise_estimate(
             text += f" (channels: {per})"
         return text + (f"; fallback: {r['fallback']}" if r.get("fallback") else "")
 
-    if not _is_batch(inp):
+    if not is_batch_spec(inp):
         r = process(Path(inp))
         emit(r, as_json, line(r))
         return 0

@@ -8,7 +8,16 @@ from typing import Optional
 
 import typer
 
-from nlvision.cli._common import JOBS, MAX_PIXELS, SCHEDULER, emit, failed_entries, run_batch
+from nlvision.cli._common import (
+    JOBS,
+    MAX_PIXELS,
+    SCHEDULER,
+    check_batch_output_folder,
+    emit,
+    failed_entries,
+    is_batch_spec,
+    run_batch,
+)
 
 _IMAGE_OUT = (".png", ".tif", ".tiff", ".bmp", ".pgm", ".ppm")
 
@@ -27,22 +36,9 @@ def _same(a: Path, b: Path) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def _is_batch(spec: str) -> bool:
-    p = Path(spec)
-    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
-
-
 def _encrypt_outputs(inputs: list[Path], out: Path) -> list[Path]:
     """``OUT/<stem>.png`` for every input (a folder IN or glob); refused before anything is written."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"-o/--out: {parent} is not a folder")
-            break
-    if out.resolve() in {p.parent.resolve() for p in inputs}:
-        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+    check_batch_output_folder(out, inputs)
     outputs = [out / f"{p.stem}.png" for p in inputs]
     seen: dict[Path, Path] = {}
     for src, dst in zip(inputs, outputs):
@@ -84,7 +80,7 @@ def encrypt(
         raise ValueError(f"--strength: expected a value in [0, 1], got {strength!r}")
     if key < 0:
         raise ValueError(f"--key: expected a non-negative integer, got {key}")
-    if _is_batch(inp):
+    if is_batch_spec(inp):
         inputs = list_images(inp)
         outputs = _encrypt_outputs(inputs, out)
         done, failed = run_batch(list(zip(inputs, outputs)), lambda pair: _encrypt_one(*pair, scheme, strength, key),

@@ -13,7 +13,16 @@ from typing import List, Optional
 
 import typer
 
-from nlvision.cli._common import JOBS, MAX_PIXELS, SCHEDULER, emit, failed_entries, run_batch
+from nlvision.cli._common import (
+    JOBS,
+    MAX_PIXELS,
+    SCHEDULER,
+    check_batch_output_folder,
+    emit,
+    failed_entries,
+    is_batch_spec,
+    run_batch,
+)
 
 BIT_DEPTHS = {"auto": None, "8": 8, "16": 16, "32": 32, "float": 32}
 
@@ -69,22 +78,9 @@ def dictionary_show(
     return 0
 
 
-def _is_batch(spec: str) -> bool:
-    p = Path(spec)
-    return p.is_dir() or (not p.exists() and any(ch in spec for ch in "*?["))
-
-
 def _batch_outputs(inputs: list[Path], out: Path, mask: Path) -> list[Path]:
     """``OUT/<name>`` for every input (IN a folder or glob), refused before anything is written."""
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"-o/--out: {out} is a file; a folder is expected when IN is a folder or a glob")
-    for parent in out.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ValueError(f"-o/--out: {parent} is not a folder")
-            break
-    if out.resolve() in {p.parent.resolve() for p in inputs}:
-        raise ValueError(f"-o/--out: {out} is the input folder; choose another folder so inputs are not overwritten")
+    check_batch_output_folder(out, inputs)
     outputs = [out / p.name for p in inputs]
     if mask.resolve() in {o.resolve() for o in outputs}:
         raise ValueError(f"-o/--out: an output would overwrite the mask {mask}; choose another folder")
@@ -145,7 +141,7 @@ def inpaint(
     depth = _bit_depth(bit_depth)
     options = dict(sigma=sigma / 255.0, dictionary=D, patch_size=p, aggregation=aggregation, refine=n_refine, init=init,
                    config=cfg)
-    if _is_batch(image_path):
+    if is_batch_spec(image_path):
         from nlvision.batch import check_engine
         from nlvision.imageio import list_images
 
