@@ -7,9 +7,16 @@ of the anchor ``skimage.restoration.estimate_sigma`` (wavelet MAD), and the PSNR
 ``denoise_dct(z, sigma=None)`` over the noisy input. Targets: PSNR change >= -0.1 dB everywhere;
 sigma_hat within 10 % for sigma >= 5 on non-binary images; within 1.5x on binary images at 1-5.
 
-Tuned on: camera, astronaut, brick, hubble (dark), text (document), horse (binary).
-Held out: coffee, moon, coins, grass, gravel, retina (dark background), page, binary_blobs,
-checkerboard. Images are centre crops (``--size``, default 256) of scikit-image's bundled images.
+Tuned on: camera, astronaut, brick, hubble (dark), text (document), horse (binary),
+astronaut_dark. Held out: coffee, moon, coins, grass, gravel, retina (dark background), page,
+binary_blobs, checkerboard, coffee_dark, chelsea_dark. Images are centre crops (``--size``,
+default 256) of scikit-image's bundled images; ``<name>_dark`` is the gray image scaled by 0.15
+(an under-exposed photograph: at high sigma most of it is clipped at 0).
+
+hubble_deep_field's "clean" image carries sensor noise of its own (sigma_0 = 3.3/255 by the
+anchor, skimage's wavelet estimator, on the clean crop), so the noise in z is
+sqrt(sigma^2 + sigma_0^2), not sigma: its row also prints sigma_hat / sqrt(sigma^2 + sigma_0^2)
+(``tot``), and the 10 % target is checked on that ratio for this image.
 
 Usage: ``python benchmarks/restoration_dct_sigma_auto.py [--size 256] [--images a,b]``
 """
@@ -25,10 +32,15 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-TUNED = ["camera", "astronaut", "brick", "hubble_deep_field", "text", "horse"]
-HELD_OUT = ["coffee", "moon", "coins", "grass", "gravel", "retina", "page", "binary_blobs", "checkerboard"]
+TUNED = ["camera", "astronaut", "brick", "hubble_deep_field", "text", "horse", "astronaut_dark"]
+HELD_OUT = ["coffee", "moon", "coins", "grass", "gravel", "retina", "page", "binary_blobs", "checkerboard",
+            "coffee_dark", "chelsea_dark"]
+#: Images whose clean reference carries noise of its own (sigma_0 measured by the anchor).
+NOISY_REFERENCE = ["hubble_deep_field"]
+DARK_SCALE = 0.15
 CLASS = {"brick": "textured", "grass": "textured", "gravel": "textured", "hubble_deep_field": "dark",
-         "retina": "dark", "text": "document", "page": "document", "horse": "binary",
+         "retina": "dark", "coffee_dark": "dark", "chelsea_dark": "dark", "astronaut_dark": "dark",
+         "text": "document", "page": "document", "horse": "binary",
          "binary_blobs": "binary", "checkerboard": "binary"}
 SIGMAS = [1, 2, 3, 5, 10, 20, 50]
 
@@ -37,6 +49,8 @@ def load(name: str, size: int) -> np.ndarray:
     import skimage.data as data
     from skimage.color import rgb2gray
 
+    if name.endswith("_dark"):
+        return DARK_SCALE * load(name[: -len("_dark")], size)
     a = getattr(data, name)()
     if name == "retina":
         a = a[50:350, 500:900]  # dark background around the fundus
@@ -66,6 +80,7 @@ def main() -> None:
         y = load(name, args.size)
         kind = CLASS.get(name, "natural")
         cells = []
+        sigma0 = float(sk_sigma(y)) * 255 if name in NOISY_REFERENCE else 0.0
         for s in SIGMAS:
             z = add_noise(y, s / 255, rng=1, quantize=255)
             est = estimate_noise(z)
@@ -73,13 +88,17 @@ def main() -> None:
             rs = float(sk_sigma(z)) * 255 / s
             gain = psnr(denoise_dct(z), y) - psnr(z, y)
             cells.append(f"{r:4.2f}({rs:4.2f}){gain:+5.1f}{'L' if est.confidence == 'low' else ''}")
+            if sigma0:
+                r = est.sigma * 255 / (s**2 + sigma0**2) ** 0.5
+                cells[-1] += f" tot {r:4.2f}"
             worst[name] = min(worst.get(name, 99), gain)
             ok_r = (abs(r - 1) <= 0.10 if s >= 5 and kind != "binary" else True) and (
                 1 / 1.5 <= r <= 1.5 if kind == "binary" and s <= 5 else True)
             if gain < -0.1 or not ok_r:
                 fails.append(f"{name}@{s}: ratio {r:.2f}, dPSNR {gain:+.2f}")
         tag = "tuned" if name in TUNED else "held-out"
-        print(f"{name:18s} {kind:9s} {tag:8s} " + " ".join(cells), flush=True)
+        head = f"{name:18s} {kind:9s} {tag:8s} " + (f"sigma_0 {sigma0:.2f}/255 " if sigma0 else "")
+        print(head + " ".join(cells), flush=True)
     print(f"misses ({len(fails)}): " + "; ".join(fails))
     print(f"{time.time() - t0:.0f} s")
 

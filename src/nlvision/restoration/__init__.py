@@ -43,9 +43,11 @@ from nlvision.restoration.masks import MASK_KINDS, block_mask, make_mask, random
 from nlvision.restoration.noise import (
     NoiseEstimate,
     add_noise,
+    clipped_noise_variance,
     estimate_noise,
     estimate_sigma,
     sigma_censored,
+    sigma_clipped,
     sigma_mad,
     sigma_pca,
 )
@@ -90,6 +92,8 @@ __all__ = [
     "NoiseEstimate",
     "auto_sigma",
     "sigma_censored",
+    "sigma_clipped",
+    "clipped_noise_variance",
     "sigma_mad",
     "sigma_pca",
     "add_noise",

@@ -1,6 +1,6 @@
 """Noise-level estimation and synthetic noise (seed 003, "Noise Estimation").
 
-Two estimators of the standard deviation sigma of additive white Gaussian noise:
+Estimators of the standard deviation sigma of additive white Gaussian noise:
 
 ``method="mad"``
     The seed's estimator, exactly: filter with [-1, 1] (horizontal first differences), which
@@ -8,7 +8,7 @@ Two estimators of the standard deviation sigma of additive white Gaussian noise:
     Median of Absolute Deviation: sigma_hat = MAD{z (*) [-1, 1]} / (0.67449 sqrt(2)).
     Image structure (edges, texture) survives the filter, so it is biased upward at low sigma.
 
-``method="pca"`` (default)
+``method="pca"``
     Patch-PCA noise level estimation after Chen, Zhu & Heng (ICCV 2015): the covariance of the
     image's p x p patches has its clean-image energy in a few principal directions; the
     remaining ("redundant") eigenvalues all equal sigma^2. Sorting the eigenvalues, the largest
@@ -17,10 +17,19 @@ Two estimators of the standard deviation sigma of additive white Gaussian noise:
     saturated areas, so patches that touch the range limits are excluded at first, then patches
     whose mean lies within 2.5 sigma_hat of 0 or 1. Only weak-texture patches enter the PCA
     (Liu, Tanaka & Okutomi, TIP 2013), which removes the upward bias of structure at low sigma.
+
+``method="censored"``
+    Binary and saturated images: quantiles of the clipped noise in flat areas that sit at 0 or 1.
+
+``method="auto"`` (default, :func:`estimate_noise`)
+    Chooses among the censored estimator, the clip-aware fit of local means and variances
+    (:func:`sigma_clipped`, Foi et al. 2008: dark or bright images at high noise levels), patch
+    PCA, and a conservative white-noise floor, and reports which one and its confidence.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Any
@@ -35,9 +44,11 @@ __all__ = [
     "METHODS",
     "NoiseEstimate",
     "add_noise",
+    "clipped_noise_variance",
     "estimate_noise",
     "estimate_sigma",
     "sigma_censored",
+    "sigma_clipped",
     "sigma_mad",
     "sigma_pca",
 ]
@@ -202,7 +213,9 @@ def _pca_details(z: np.ndarray, p: int, max_iter: int = 10) -> dict:
         sigma = new
         if converged:
             break
-    return {"sigma": sigma, "floor": floor, "n_selected": n_sel, "n_patches": h * w, "fell_back": fell_back}
+    near = (mean < lo + _MARGIN * sigma) | (mean > hi - _MARGIN * sigma)
+    return {"sigma": sigma, "floor": floor, "n_selected": n_sel, "n_patches": h * w, "fell_back": fell_back,
+            "near_limits": float(np.mean(near)), "limits": (lo, hi)}
 
 
 def _window_sum(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -325,6 +338,158 @@ def sigma_censored(image: np.ndarray) -> tuple[float, float]:
     return float(np.median(estimates)), used / z.size
 
 
+@functools.lru_cache(maxsize=1)
+def _clipped_moment_table() -> tuple[np.ndarray, np.ndarray]:
+    """E[max(0, X)] / sigma and Var[max(0, X)] / sigma^2 for X ~ N(t sigma, sigma^2), on a grid
+    of t (the first is increasing in t, so it can be inverted by interpolation)."""
+    from scipy.special import ndtr
+
+    t = np.linspace(-8.0, 60.0, 20001)
+    pdf = np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
+    cdf = ndtr(t)
+    mean = t * cdf + pdf
+    var = (t * t + 1.0) * cdf + t * pdf - mean * mean
+    return mean, np.clip(var, 0.0, None)
+
+
+def clipped_noise_variance(clipped_mean: np.ndarray, sigma: float) -> np.ndarray:
+    """Variance of ``max(0, mu + n)``, n ~ N(0, sigma^2), given its mean (not mu).
+
+    The mean and the variance of a normal variable clipped at 0 are
+    ``E = sigma g(t)`` with ``g(t) = t Phi(t) + phi(t)`` and
+    ``V = sigma^2 [(t^2 + 1) Phi(t) + t phi(t) - g(t)^2]``, ``t = mu / sigma`` (Foi et al. 2008,
+    eqs. 11-12). ``g`` is increasing, so the observed mean fixes ``t`` and hence ``V``.
+
+    Parameters
+    ----------
+    clipped_mean : ndarray
+        Means of the clipped variable (distance of a flat area's mean from the limit), >= 0.
+    sigma : float
+        Standard deviation of the noise before clipping (> 0).
+
+    Returns
+    -------
+    ndarray
+        The variances; ``sigma^2`` far from the limit, tending to 0 at it.
+
+    References
+    ----------
+    A. Foi, M. Trimeche, V. Katkovnik, K. Egiazarian, "Practical Poissonian-Gaussian noise
+    modeling and fitting for single-image raw-data", IEEE TIP 17(10), 2008, section III.
+
+    Examples
+    --------
+    >>> round(float(clipped_noise_variance(np.array([1.0]), 0.01)[0] / 1e-4), 6)  # far from 0
+    1.0
+    >>> v = clipped_noise_variance(np.array([0.1 / np.sqrt(2 * np.pi)]), 0.1)  # mu = 0
+    >>> round(float(v[0] / 0.01), 4)  # 1/2 - 1/(2 pi)
+    0.3408
+    """
+    mean_table, var_table = _clipped_moment_table()
+    ratio = np.asarray(clipped_mean, dtype=np.float64) / sigma
+    return sigma * sigma * np.interp(ratio, mean_table, var_table, left=0.0, right=1.0)
+
+
+def sigma_clipped(image: np.ndarray, patch_size: int = 7, *, initial: float | None = None,
+                  quantile: float = 0.9, max_iter: int = 10) -> tuple[float, int]:
+    """Noise level of a clipped image from its local means and first differences.
+
+    Dark (or bright) images at high noise levels are clipped at 0 (or 1) over most of their
+    area: the stored value is ``max(0, y + n)``, whose spread is smaller than sigma, and the
+    patch-PCA estimator, which leaves out patches near the limits, has too few left. Here
+    every p x p patch contributes its mean ``m`` (distance to the nearer limit) and its
+    texture energy ``xi`` = sum of its squared horizontal and vertical first differences. In
+    a flat patch the pixels are i.i.d. clipped normals, so ``E[xi] = 2 n_d V(m; sigma)`` with
+    ``n_d = 2 p (p - 1)`` differences and ``V`` the clipped variance
+    (:func:`clipped_noise_variance`). sigma solves ``sum xi = c 2 n_d sum V(m; sigma)`` over the
+    weak-texture patches ``xi < Q_q V(m; sigma)`` (Q_q the ``quantile`` of the Gamma law of a
+    pure-noise ``xi``, as in :func:`sigma_pca`; ``c`` the mean of that law truncated at Q_q);
+    selection and fit are iterated from ``initial``. Patches whose mean is below 0.2 sigma
+    (almost all pixels at the limit: no information) are left out; every second patch is
+    used in each direction.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W)
+        Noisy gray image in [0, 1].
+    patch_size : int
+        Patch side p (default 7).
+    initial : float, optional
+        Starting value (default: the differences' median level).
+    quantile : float
+        Weak-texture quantile Q (0.9; chosen on hubble_deep_field and a darkened astronaut).
+    max_iter : int
+        Maximum number of selection / fit rounds.
+
+    Returns
+    -------
+    sigma : float
+        The estimate in image units (0 when fewer than 50 patches qualify).
+    n_patches : int
+        Number of weak-texture patches of the last fit.
+
+    Raises
+    ------
+    ValueError
+        Empty or non-finite image, image smaller than the patch, quantile outside (0, 1).
+
+    References
+    ----------
+    Foi et al., IEEE TIP 17(10), 2008 (clipped-noise model); Liu, Tanaka & Okutomi, IEEE TIP
+    22(12), 2013 (weak-texture selection); issue #15 (dark images at high noise levels).
+
+    Examples
+    --------
+    >>> y = np.tile(np.linspace(0.0, 0.1, 128), (128, 1))     # a dark ramp
+    >>> z = add_noise(y, 50 / 255, rng=0, clip=True)           # clipped at 0 almost everywhere
+    >>> s, n = sigma_clipped(z)
+    >>> bool(abs(s * 255 - 50) < 3), bool(float(z.std()) * 255 < 40)
+    (True, True)
+    """
+    from scipy.optimize import brentq
+    from scipy.ndimage import uniform_filter
+    from scipy.special import gammainc, gammaincinv
+
+    z = validate_image(image, allow_color=False)
+    p = _check_int(patch_size, "patch_size", 2)
+    max_iter = _check_int(max_iter, "max_iter", 1)
+    if not 0.0 < float(quantile) < 1.0:
+        raise ValueError(f"quantile: expected a number in (0, 1), got {quantile}")
+    if z.shape[0] < p or z.shape[1] < p:
+        raise ValueError(f"image: shape {z.shape} is smaller than the {p}x{p} patch (patch_size={p})")
+    h, w = z.shape[0] - p + 1, z.shape[1] - p + 1
+    xi = _window_sum(np.diff(z, axis=1) ** 2, p, p - 1)[:h, :w] + _window_sum(np.diff(z, axis=0) ** 2, p - 1, p)[:h, :w]
+    mean = _corner_filter(uniform_filter, z, p)
+    mean = np.minimum(mean, 1.0 - mean)  # distance to the nearer limit (the law is symmetric)
+    xi, mean = xi[::2, ::2].ravel(), mean[::2, ::2].ravel()
+    n_d = 2 * p * (p - 1)
+    shape, scale = p * p / 2.0, 2.0 * (4.0 * p * (p - 1)) / (p * p)  # xi / V ~ Gamma(shape, scale)
+    cut = gammaincinv(shape, quantile)
+    trunc = gammainc(shape + 1.0, cut) / quantile  # E[X | X < cut] / E[X]
+    sigma = float(initial) if initial else math.sqrt(float(np.median(xi)) / (2 * n_d))
+    n_used = 0
+    for _ in range(max_iter):
+        if not sigma > 0:
+            return 0.0, 0
+        keep = (xi < cut * scale * clipped_noise_variance(mean, sigma)) & (mean > 0.2 * sigma)
+        n_used = int(np.count_nonzero(keep))
+        if n_used < 50:
+            return 0.0, n_used
+        x_sum, m_kept = float(xi[keep].sum()), mean[keep]
+
+        def excess(s: float) -> float:
+            return x_sum - trunc * 2 * n_d * float(clipped_noise_variance(m_kept, s).sum())
+
+        if excess(1e-6) <= 0 or excess(4.0) >= 0:
+            return 0.0, n_used
+        new = brentq(excess, 1e-6, 4.0, xtol=1e-9)
+        converged = abs(new - sigma) <= 1e-3 * sigma
+        sigma = new
+        if converged:
+            break
+    return float(sigma), n_used
+
+
 @dataclass
 class NoiseEstimate:
     """Result of :func:`estimate_noise`: the estimate, the estimator used and its reliability.
@@ -336,7 +501,8 @@ class NoiseEstimate:
     sigma_per_channel : list of float
         One estimate per channel (one value for gray images).
     method : str
-        Estimator that produced ``sigma``: ``"pca"``, ``"censored"``, ``"floor"`` or ``"mad"``.
+        Estimator that produced ``sigma``: ``"pca"``, ``"censored"``, ``"clipped"``, ``"floor"``
+        or ``"mad"``.
     confidence : str
         ``"high"`` or ``"low"``.
     fallback : str or None
@@ -377,7 +543,7 @@ class NoiseEstimate:
             ``sigma, sigma_per_channel, method, confidence, fallback, details`` (the noise
             levels in ``details`` scaled too).
         """
-        levels = ("pca", "floor", "censored")
+        levels = ("pca", "floor", "censored", "clipped")
         details = {k: ([{n: (v * scale if n in levels else v) for n, v in c.items()} for c in vals]
                        if k == "channels" else vals) for k, vals in self.details.items()}
         return {"sigma": self.sigma * scale, "sigma_per_channel": [v * scale for v in self.sigma_per_channel],
@@ -392,6 +558,12 @@ _FLOOR_RATIO = 0.8
 _FLOOR_MAX_SIGMA = 8.0 / 255.0
 #: Fraction of pixels in flat areas at a range limit above which the censored estimator is used.
 _CENSORED_SUPPORT = 0.25
+#: Share of patches whose mean lies within 2.5 sigma_hat of 0 or 1 above which the clip-aware
+#: fit (:func:`sigma_clipped`) replaces patch PCA (dark or bright images at high noise).
+_CLIPPED_SHARE = 0.5
+#: Censored estimates from this level up are refined by the clipped-noise fit (it models the
+#: clipping of flat areas off the limit too, but not the quantisation that dominates below).
+_CLIPPED_MIN_SIGMA = 4.0 / 255.0
 
 
 def _robust_channel(z: np.ndarray, p: int) -> tuple[float, str, str | None, dict]:
@@ -399,9 +571,21 @@ def _robust_channel(z: np.ndarray, p: int) -> tuple[float, str, str | None, dict
     info = {"saturated_fraction": round(support, 4)}
     if support >= _CENSORED_SUPPORT and cens > 0:
         info["censored"] = cens
-        return cens, "censored", f"{100 * support:.0f} % of the pixels lie in flat areas at 0 or 1 (clipped)", info
+        why = f"{100 * support:.0f} % of the pixels lie in flat areas at 0 or 1 (clipped)"
+        if cens >= _CLIPPED_MIN_SIGMA:  # quantisation no longer dominates: the clipped-noise fit
+            clipped, n_clip = sigma_clipped(z, p, initial=cens)
+            info.update(clipped=clipped, clipped_patches=n_clip)
+            if clipped > 0:
+                return clipped, "clipped", why, info
+        return cens, "censored", why, info
     d = _pca_details(z, p)
-    info.update(pca=d["sigma"], floor=d["floor"], weak_texture_patches=d["n_selected"], patches=d["n_patches"])
+    info.update(pca=d["sigma"], floor=d["floor"], weak_texture_patches=d["n_selected"], patches=d["n_patches"],
+                near_limits_fraction=round(d["near_limits"], 4))
+    if d["near_limits"] >= _CLIPPED_SHARE and d["limits"] == (0.0, 1.0):
+        clipped, n_clip = sigma_clipped(z, p, initial=d["sigma"] or None)
+        info.update(clipped=clipped, clipped_patches=n_clip)
+        if clipped > 0:
+            return clipped, "clipped", None, info
     scarce = d["fell_back"] or d["n_selected"] < max(_MIN_SUPPORT * d["n_patches"], 4 * p * p)
     coloured = (d["floor"] > 0 and d["floor"] < _FLOOR_RATIO * d["sigma"] and d["n_selected"] >= 20 * p * p
                 and d["sigma"] <= _FLOOR_MAX_SIGMA)
@@ -419,10 +603,12 @@ def estimate_noise(image: np.ndarray, channel_axis: int | None = None, *, patch_
     """Estimate white Gaussian noise robustly, with the estimator used and a confidence.
 
     Per channel: (1) when >= 25 % of the pixels lie in flat areas at 0 or 1 (binary, saturated
-    images), :func:`sigma_censored`; (2) otherwise the patch-PCA estimate (:func:`sigma_pca`)
+    images), :func:`sigma_censored`, refined by :func:`sigma_clipped` when it is >= 4/255; (2) when the means of >= 50 % of the patches lie within
+    2.5 sigma_hat of 0 or 1 (dark or bright images at high noise, where clipping shrinks the
+    noise), the clip-aware fit :func:`sigma_clipped`; (3) otherwise the patch-PCA estimate (:func:`sigma_pca`)
     when it had enough weak-texture patches (>= 1 % of the patches) and its trailing
     eigenvalues are white (smallest eigenvalue, Marchenko-Pastur corrected, >= 0.8 x the PCA
-    level, tested below 8/255); (3) otherwise the smaller of the PCA level and that white-noise floor, with
+    level, tested below 8/255); (4) otherwise the smaller of the PCA level and that white-noise floor, with
     ``confidence="low"``: an under-estimate leaves some noise, an over-estimate removes
     image content, so the fallback errs low. (:func:`nlvision.restoration.denoise_dct` with
     ``sigma=None`` halves a low-confidence estimate for the same reason.)
