@@ -194,12 +194,9 @@ def _pca_details(z: np.ndarray, p: int, max_iter: int = 10) -> dict:
     if fell_back:
         unclipped = np.ones_like(unclipped)
     h, w = pmin.shape
-    gx = np.diff(z, axis=1) ** 2
-    gy = np.diff(z, axis=0) ** 2
-    xi = _window_sum(gx, p, p - 1)[:h, :w] + _window_sum(gy, p - 1, p)[:h, :w]
-    trace = 2.0 * 2.0 * p * (p - 1)
-    N = p * p
-    quantile = (2.0 * trace / N) * gammaincinv(N / 2.0, 0.99)
+    xi = _texture_energy(z, p)
+    shape, scale = _texture_law(p)
+    quantile = scale * gammaincinv(shape, 0.99)
     sigma, floor, n_sel = _eigen_sigma(z, p, unclipped, details=True)
     for _ in range(max_iter):
         if sigma <= 0:
@@ -216,6 +213,18 @@ def _pca_details(z: np.ndarray, p: int, max_iter: int = 10) -> dict:
     near = (mean < lo + _MARGIN * sigma) | (mean > hi - _MARGIN * sigma)
     return {"sigma": sigma, "floor": floor, "n_selected": n_sel, "n_patches": h * w, "fell_back": fell_back,
             "near_limits": float(np.mean(near)), "limits": (lo, hi)}
+
+
+def _texture_energy(z: np.ndarray, p: int) -> np.ndarray:
+    """xi = ||D_h x||^2 + ||D_v x||^2 of every p x p patch x (indexed by its top-left corner)."""
+    h, w = z.shape[0] - p + 1, z.shape[1] - p + 1
+    return _window_sum(np.diff(z, axis=1) ** 2, p, p - 1)[:h, :w] + _window_sum(np.diff(z, axis=0) ** 2, p - 1, p)[:h, :w]
+
+
+def _texture_law(p: int) -> tuple[float, float]:
+    """Shape and scale of the Gamma law of xi / sigma^2 for a pure-noise p x p patch (Liu et al.
+    2013): shape N/2, scale 2 tr(D_h'D_h + D_v'D_v) / N with N = p^2, tr = 4 p (p - 1)."""
+    return p * p / 2.0, 2.0 * (4.0 * p * (p - 1)) / (p * p)
 
 
 def _window_sum(a: np.ndarray, ph: int, pw: int) -> np.ndarray:
@@ -457,13 +466,12 @@ def sigma_clipped(image: np.ndarray, patch_size: int = 7, *, initial: float | No
         raise ValueError(f"quantile: expected a number in (0, 1), got {quantile}")
     if z.shape[0] < p or z.shape[1] < p:
         raise ValueError(f"image: shape {z.shape} is smaller than the {p}x{p} patch (patch_size={p})")
-    h, w = z.shape[0] - p + 1, z.shape[1] - p + 1
-    xi = _window_sum(np.diff(z, axis=1) ** 2, p, p - 1)[:h, :w] + _window_sum(np.diff(z, axis=0) ** 2, p - 1, p)[:h, :w]
+    xi = _texture_energy(z, p)
     mean = _corner_filter(uniform_filter, z, p)
     mean = np.minimum(mean, 1.0 - mean)  # distance to the nearer limit (the law is symmetric)
     xi, mean = xi[::2, ::2].ravel(), mean[::2, ::2].ravel()
     n_d = 2 * p * (p - 1)
-    shape, scale = p * p / 2.0, 2.0 * (4.0 * p * (p - 1)) / (p * p)  # xi / V ~ Gamma(shape, scale)
+    shape, scale = _texture_law(p)  # xi / V ~ Gamma(shape, scale)
     cut = gammaincinv(shape, quantile)
     trunc = gammainc(shape + 1.0, cut) / quantile  # E[X | X < cut] / E[X]
     sigma = float(initial) if initial else math.sqrt(float(np.median(xi)) / (2 * n_d))
