@@ -9,7 +9,8 @@ the paired CIs say.
 
 Usage:
   python benchmarks/reid_study.py --target bot|aligned [--seeds 3] [--epochs 40]
-         [--rows baseline,+CRE,+NFD,+CRE+NFD] [--epsilons 2,4,8,16] [--white-box-epsilons 8] [--out DIR]
+         [--rows baseline,+CRE,+NFD,+CRE+NFD] [--epsilons 2,4,8,16] [--white-box-epsilons 8]
+         [--no-white-box] [--attack dmr-pgd|dmr-gan] [--out DIR]
 
 Writes DIR/results.json and prints the tables plus the machine and load.
 """
@@ -36,12 +37,14 @@ def main() -> None:
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--epsilons", default="2,4,8,16")
     ap.add_argument("--white-box-epsilons", default=None)
+    ap.add_argument("--no-white-box", action="store_true", help="grey-box table only (e.g. for dmr-gan: a generator per model and eps otherwise)")
     ap.add_argument("--attack", default="dmr-pgd")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cfg = StudyConfig(target=a.target, n_seeds=a.seeds, epochs=a.epochs, rows=tuple(a.rows.split(",")), attack=a.attack,
+                      white_box=not a.no_white_box,
                       epsilons=tuple(float(e) for e in a.epsilons.split(",")),
                       white_box_epsilons=tuple(float(e) for e in a.white_box_epsilons.split(",")) if a.white_box_epsilons else None)
     out = a.out or f"runs/reid_study_{a.target}"
