@@ -347,6 +347,10 @@ def sigma_censored(image: np.ndarray) -> tuple[float, float]:
     return float(np.median(estimates)), used / z.size
 
 
+#: Patches entering the clip-aware fit at most (evenly thinned beyond).
+_MAX_FIT_PATCHES = 200_000
+
+
 @functools.lru_cache(maxsize=1)
 def _clipped_moment_table() -> tuple[np.ndarray, np.ndarray]:
     """E[max(0, X)] / sigma and Var[max(0, X)] / sigma^2 for X ~ N(t sigma, sigma^2), on a grid
@@ -415,7 +419,7 @@ def sigma_clipped(image: np.ndarray, patch_size: int = 7, *, initial: float | No
     pure-noise ``xi``, as in :func:`sigma_pca`; ``c`` the mean of that law truncated at Q_q);
     selection and fit are iterated from ``initial``. Patches whose mean is below 0.2 sigma
     (almost all pixels at the limit: no information) are left out; every second patch is
-    used in each direction.
+    used in each direction, at most 200,000 in all.
 
     Parameters
     ----------
@@ -470,6 +474,9 @@ def sigma_clipped(image: np.ndarray, patch_size: int = 7, *, initial: float | No
     mean = _corner_filter(uniform_filter, z, p)
     mean = np.minimum(mean, 1.0 - mean)  # distance to the nearer limit (the law is symmetric)
     xi, mean = xi[::2, ::2].ravel(), mean[::2, ::2].ravel()
+    if xi.size > _MAX_FIT_PATCHES:  # deterministic thinning bounds the cost on huge images
+        step = int(math.ceil(xi.size / _MAX_FIT_PATCHES))
+        xi, mean = xi[::step], mean[::step]
     n_d = 2 * p * (p - 1)
     shape, scale = _texture_law(p)  # xi / V ~ Gamma(shape, scale)
     cut = gammaincinv(shape, quantile)
