@@ -11,6 +11,7 @@ Usage:
   python benchmarks/reid_study.py --target bot|aligned [--seeds 3] [--epochs 40]
          [--rows baseline,+CRE,+NFD,+CRE+NFD] [--epsilons 2,4,8,16] [--white-box-epsilons 8]
          [--no-white-box] [--attack dmr-pgd|dmr-gan] [--out DIR]
+  python benchmarks/reid_study.py --from-json DIR/results.json   # re-aggregate and print a saved study
 
 Writes DIR/results.json and prints the tables plus the machine and load.
 """
@@ -26,7 +27,7 @@ import time
 import torch
 
 from nlvision.atomic import write_json_atomic
-from nlvision.reid.study import ROWS, StudyConfig, format_study, run_study
+from nlvision.reid.study import ROWS, StudyConfig, format_study, run_study, study_result_from_dict
 
 
 def main() -> None:
@@ -41,7 +42,14 @@ def main() -> None:
     ap.add_argument("--attack", default="dmr-pgd")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--from-json", default=None, help="print the tables of a saved results.json (no training)")
     a = ap.parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            saved = json.load(f)
+        print(format_study(study_result_from_dict(saved)))
+        print(f"wall {saved['machine']['wall_s']:.0f} s" if "machine" in saved else "")
+        return
     torch.set_num_threads(a.threads)
     cfg = StudyConfig(target=a.target, n_seeds=a.seeds, epochs=a.epochs, rows=tuple(a.rows.split(",")), attack=a.attack,
                       white_box=not a.no_white_box,

@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nlvision.reid.study import StudyConfig, _aggregate, format_study, mean_ci, plot_cmc, plot_ranked_list, run_study
+from nlvision.reid.study import (
+    StudyConfig,
+    _aggregate,
+    format_study,
+    mean_ci,
+    plot_cmc,
+    plot_ranked_list,
+    run_study,
+    study_result_from_dict,
+)
 
 TINY = dict(n_seeds=1, epsilons=(8,), white_box_epsilons=(8,), steps=1, epochs=1, width=4, p=4, k=2,
             synthetic={"num_train_ids": 6, "num_test_ids": 6, "num_cameras": 3, "num_distractors": 2})
@@ -50,6 +59,25 @@ def test_paired_gain_uses_the_same_seeds():
     assert t[1]["eps=8"]["gain"] == pytest.approx(diffs.mean() / 2)
 
 
+def test_share_of_clean_map_kept_is_paired_and_separate_from_the_clean_cost():
+    # the defended row is less accurate (clean gain < 0) but keeps 60 % of its own clean mAP where the baseline
+    # keeps 40-50 %: catches "kept" computed from the baseline's clean mAP, or unpaired across seeds
+    def met(v):
+        return {"mAP": v, "R1": v, "mINP": v, "query_ci": 0.01}
+
+    runs = []
+    for seed, (b, kb) in enumerate([(0.50, 0.40), (0.80, 0.50), (0.60, 0.45)]):
+        runs.append({"row": "baseline", "seed": seed, "clean": met(b), "grey": {"eps=4": met(b * kb)}})
+        runs.append({"row": "+RE", "seed": seed, "clean": met(b - 0.1), "grey": {"eps=4": met((b - 0.1) * 0.6)}})
+    t = _aggregate(runs, ["baseline", "+RE"], "grey", ["eps=4"])
+    assert t[0]["eps=4"]["kept"] == pytest.approx(45.0)
+    diffs = np.array([20.0, 10.0, 15.0])
+    assert t[1]["eps=4"]["kept_gain"] == pytest.approx(15.0)
+    assert t[1]["eps=4"]["kept_gain_ci"] == pytest.approx(4.302653 * diffs.std(ddof=1) / np.sqrt(3), rel=1e-5)
+    assert t[1]["clean"]["gain"] == pytest.approx(-10.0)
+    assert "kept" not in t[1]["clean"]
+
+
 @pytest.mark.parametrize(
     "kw, match",
     [({"rows": ("+CRE",)}, "baseline"), ({"rows": ("baseline", "+XYZ")}, "valid"), ({"attack": "none"}, "attack"),
@@ -89,3 +117,6 @@ def test_study_is_grey_box_and_deterministic(tmp_path):
         "runs": a["runs"], "grey": a["grey_box"], "white": a["white_box"], "chance_map": a["chance_mAP"],
         "source": a["source"], "settings": a["settings"], "seconds": 0.0, "synthetic": True}))
     assert "grey-box" in text and "white-box" in text and "chance mAP" in text and "paired gain" in text
+    assert "clean mAP kept" in text
+    again = study_result_from_dict(json.loads(json.dumps(a)))  # a saved results.json re-aggregates to the same tables
+    assert json.dumps(again.grey, sort_keys=True) == json.dumps(a["grey_box"], sort_keys=True)

@@ -43,7 +43,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["ROWS", "StudyConfig", "StudyResult", "run_study", "format_study", "mean_ci", "plot_cmc", "plot_ranked_list"]
+__all__ = ["ROWS", "StudyConfig", "StudyResult", "run_study", "format_study", "study_result_from_dict", "mean_ci",
+           "plot_cmc", "plot_ranked_list"]
 
 #: row name -> (augment, nfd)
 ROWS: dict[str, tuple[str, bool]] = {
@@ -272,9 +273,21 @@ def _aggregate(runs: list[dict], rows: list[str], key: str, epsilons: list[str])
                          for m, r in zip(ms, rr)]
                 g, gh = mean_ci(diffs)
                 e |= {"gain": g, "gain_ci": gh}
+            if cond != "clean":  # robustness apart from clean accuracy: share of the model's clean mAP kept
+                kept = [_kept(r, key, cond) for r in rr]
+                e |= dict(zip(("kept", "kept_ci"), mean_ci(kept)))
+                if row != "baseline":
+                    e |= dict(zip(("kept_gain", "kept_gain_ci"),
+                                  mean_ci([k - _kept(base[r["seed"]], key, cond) for k, r in zip(kept, rr)])))
             entry[cond] = e
         table.append(entry)
     return table
+
+
+def _kept(run: dict, key: str, cond: str) -> float:
+    """Percentage of the run's clean mAP that it keeps under attack ``cond``."""
+    clean = run["clean"]["mAP"]
+    return 100.0 * run[key][cond]["mAP"] / clean if clean > 0 else float("nan")
 
 
 def _fmt(mean: float, half: float, signed: bool = False) -> str:
@@ -316,13 +329,55 @@ def format_study(result: StudyResult) -> str:
             qci = max(r[c]["query_ci"] for c in ["clean"] + eps)
             lines.append(f"{r['row']:<19}{_fmt(r['clean']['mAP'], r['clean']['mAP_ci']):>14}"
                          + "".join(f"{_fmt(r[e]['mAP'], r[e]['mAP_ci']):>16}" for e in eps) + f"{'±' + format(qci, '.1f'):>10}")
-        lines.append(f"paired gain over the baseline (same seeds), mAP points")
+        lines.append("paired gain over the baseline (same seeds), mAP points")
         for r in table:
             if r["row"] == "baseline":
                 continue
             lines.append(f"{r['row']:<19}{_fmt(r['clean']['gain'], r['clean']['gain_ci'], True):>14}"
                          + "".join(f"{_fmt(r[e]['gain'], r[e]['gain_ci'], True):>16}" for e in eps))
+        if eps and "kept" in table[0][eps[0]]:
+            lines.append("share of its own clean mAP kept under attack, % (baseline), and its paired change (rows)")
+            for r in table:
+                cells = [(r[e]["kept"], r[e]["kept_ci"]) if r["row"] == "baseline" else (r[e]["kept_gain"], r[e]["kept_gain_ci"])
+                         for e in eps]
+                lines.append(f"{r['row']:<19}{'':>14}" + "".join(f"{_fmt(m, h, r['row'] != 'baseline'):>16}" for m, h in cells))
     return "\n".join(lines)
+
+
+def study_result_from_dict(d: dict) -> StudyResult:
+    """Rebuild a :class:`StudyResult` from its ``as_dict()`` (e.g. a saved ``results.json``),
+    re-aggregating the tables from the per-seed runs.
+
+    Parameters
+    ----------
+    d : dict
+        Output of :meth:`StudyResult.as_dict`.
+
+    Returns
+    -------
+    StudyResult
+
+    Raises
+    ------
+    KeyError
+        A required key (runs, settings, source, chance_mAP) is missing.
+
+    Examples
+    --------
+    >>> m = {"mAP": 0.5, "R1": 0.5, "mINP": 0.1, "query_ci": 0.01}
+    >>> runs = [{"row": "baseline", "seed": 0, "clean": m, "grey": {"eps=8": m}, "white": {}}]
+    >>> r = study_result_from_dict({"runs": runs, "settings": {"rows": ["baseline"], "epsilons": [8.0],
+    ...                             "white_box_epsilons": []}, "source": {}, "chance_mAP": 0.01})
+    >>> r.grey[0]["eps=8"]["kept"]
+    100.0
+    """
+    s = d["settings"]
+    keyed = [f"eps={float(e):g}" for e in s["epsilons"]]
+    wb = [f"eps={float(e):g}" for e in s.get("white_box_epsilons") or []]
+    runs = d["runs"]
+    return StudyResult(runs, _aggregate(runs, s["rows"], "grey", keyed),
+                       _aggregate(runs, s["rows"], "white", wb) if wb else [], d["chance_mAP"], d["source"], s,
+                       float(d.get("seconds", 0.0)), bool(d.get("data_is_synthetic", True)))
 
 
 def _check_source(model, cfg: StudyConfig, path: str) -> None:
