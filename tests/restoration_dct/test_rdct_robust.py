@@ -62,15 +62,17 @@ def test_clipped_noise_variance_equals_numerical_integration(mu, sigma):
     assert clipped_noise_variance(np.array([m1]), sigma)[0] == pytest.approx(m2 - m1 * m1, rel=2e-3)
 
 
-@pytest.mark.parametrize("sigma", [20, 50])
-def test_dark_image_at_high_noise_estimated_through_clipping(sigma):
+@pytest.mark.parametrize("sigma, bright", [(20, False), (50, False), (50, True)])
+def test_dark_image_at_high_noise_estimated_through_clipping(sigma, bright):
     """An under-exposed photograph (camera x 0.15): at 20-50/255 most pixels are clipped at 0,
     the stored noise spreads 0.58-0.8 sigma and the patch-PCA estimate (kept for contrast) is
     low. The clip-aware fit must land within 10 % of the added sigma, and denoising with it must
-    gain. Catches clipping being ignored (ratio <= 0.9 as PCA) and a broken clipped-variance model."""
+    gain. Catches clipping being ignored (ratio <= 0.9 as PCA) and a broken clipped-variance model;
+    the bright case (1 - y, clipped at 1) catches a fit that only knows the lower limit."""
     import skimage.data
 
     y = 0.15 * skimage.data.camera()[96:224, 96:224] / 255.0
+    y = 1.0 - y if bright else y
     z = add_noise(y, sigma / 255, rng=3, quantize=255)
     est = estimate_noise(z)
     assert est.method == "clipped" and est.confidence == "high"
