@@ -467,9 +467,19 @@ class PKSampler(Sampler[list[int]]):
             avail = [pid for pid in avail if groups[pid]]
         return batches
 
+    def set_epoch(self, epoch: int) -> None:
+        """Select the epoch whose batches ``__iter__`` yields next (exact resume).
+
+        Parameters
+        ----------
+        epoch : int
+            Zero-based epoch.
+        """
+        self.epoch = int(epoch)
+
     def __iter__(self) -> Iterator[list[int]]:
         rng = np.random.default_rng(self.seed + self.epoch)
-        self.epoch += 1
+        self.epoch += 1  # plain loops get a new order per pass; trainers call set_epoch
         yield from self._batches(rng)
 
     def __len__(self) -> int:

@@ -30,6 +30,9 @@ from nlvision.nn.losses import AlignedReIDLoss, ReIDLoss
 from nlvision.reid.data import PKSampler, ReIDData, ReIDImageDataset, ReIDSplit
 from nlvision.reid.model import TASK, ReidModelConfig, ReidNet, build_reid_model
 
+#: Checkpoint entry holding the in-process flip/crop generator state.
+_AUGMENTATION_KEY = "nlvision_reid_augmentation"
+
 try:
     import pytorch_lightning as pl
 
@@ -200,9 +203,36 @@ class ReidModule(_Base):
         c = self.train_config
         self.loss = ReIDLoss(c.margin, c.epsilon) if model.config.arch == "bot" else AlignedReIDLoss(c.margin, c.epsilon)
         self.model_config = model.model_config()
+        self._restored_augmentation: torch.Tensor | None = None
 
     def forward(self, x):
         return self.model(x)
+
+    def _train_loader(self):
+        loader = self.trainer.train_dataloader
+        return loader if isinstance(loader, DataLoader) else None
+
+    def on_train_epoch_start(self) -> None:
+        """Exact resume: the P×K order of this epoch, and the flip/crop stream where the last
+        checkpoint left it (Lightning sets ``sampler.set_epoch`` but not a batch sampler's)."""
+        loader = self._train_loader()
+        if loader is None:
+            return
+        if hasattr(loader.batch_sampler, "set_epoch"):
+            loader.batch_sampler.set_epoch(self.current_epoch)
+        if self._restored_augmentation is not None and isinstance(loader.dataset, ReIDImageDataset):
+            loader.dataset.generator.set_state(self._restored_augmentation)
+        self._restored_augmentation = None
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """Store the in-process flip/crop generator (worker processes draw from their own)."""
+        loader = self._train_loader()
+        if loader is not None and loader.num_workers == 0 and isinstance(loader.dataset, ReIDImageDataset):
+            checkpoint[_AUGMENTATION_KEY] = loader.dataset.generator.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Restore the flip/crop generator at the next epoch start (the loader is not built yet)."""
+        self._restored_augmentation = checkpoint.get(_AUGMENTATION_KEY)
 
     def training_step(self, batch, batch_idx):
         images, labels, _, _ = batch
@@ -264,14 +294,28 @@ def extract_features(model: ReidNet, split: ReIDSplit | ReIDImageDataset | torch
     return torch.cat(feats) if feats else torch.zeros(0, model.feature_dim)
 
 
+def _seed_worker_augmentation(worker_id: int) -> None:
+    """Give each DataLoader worker its own flip/crop stream (a copied generator would make every
+    worker replay the same transforms); torch's per-worker seed derives from the run's seed."""
+    info = torch.utils.data.get_worker_info()
+    if info is not None and isinstance(info.dataset, ReIDImageDataset):
+        info.dataset.generator.manual_seed(info.seed % (1 << 63))
+
+
 def make_train_loader(split: ReIDSplit, size: tuple[int, int], config: ReidTrainConfig) -> DataLoader:
-    """P×K DataLoader over the training split with flip + pad/crop."""
+    """P×K DataLoader over the training split with flip + pad/crop.
+
+    In-process (``num_workers=0``, the default) the transforms come from one generator seeded by
+    ``config.seed``, saved in every checkpoint (exact resume); worker processes each reseed their
+    copy from torch's per-worker seed.
+    """
     if split.labels is None:
         raise ValueError("split: the training split has no labels")
     ds = ReIDImageDataset(split, size, train=True, seed=config.seed)
     sampler = PKSampler(split.labels, p=config.p, k=config.k, seed=config.seed)
-    return DataLoader(ds, batch_sampler=sampler, num_workers=config.num_workers,
-                      persistent_workers=config.num_workers > 0)
+    workers = config.num_workers
+    return DataLoader(ds, batch_sampler=sampler, num_workers=workers, persistent_workers=workers > 0,
+                      worker_init_fn=_seed_worker_augmentation if workers > 0 else None)
 
 
 def train_reid(
