@@ -32,6 +32,8 @@ from nlvision.reid.model import TASK, ReidModelConfig, ReidNet, build_reid_model
 
 #: Checkpoint entry holding the in-process flip/crop generator state.
 _AUGMENTATION_KEY = "nlvision_reid_augmentation"
+#: Checkpoint entry holding the generators of the model's augmentation modules (RE, CRE, grayscale).
+_MODEL_GENERATORS_KEY = "nlvision_reid_model_generators"
 
 try:
     import pytorch_lightning as pl
@@ -224,14 +226,25 @@ class ReidModule(_Base):
             loader.dataset.generator.set_state(self._restored_augmentation)
         self._restored_augmentation = None
 
+    def _model_generators(self) -> dict[str, torch.Generator]:
+        """The model's own random generators (RE / CRE / grayscale modules), by module name."""
+        return {name: m.generator for name, m in self.model.named_modules()
+                if isinstance(getattr(m, "generator", None), torch.Generator)}
+
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Store the in-process flip/crop generator (worker processes draw from their own)."""
+        """Store the generators that are not in the state dict: the model's erasing / grayscale
+        modules and the in-process flip/crop generator (worker processes draw from their own)."""
+        checkpoint[_MODEL_GENERATORS_KEY] = {k: g.get_state() for k, g in self._model_generators().items()}
         loader = self._train_loader()
         if loader is not None and loader.num_workers == 0 and isinstance(loader.dataset, ReIDImageDataset):
             checkpoint[_AUGMENTATION_KEY] = loader.dataset.generator.get_state()
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Restore the flip/crop generator at the next epoch start (the loader is not built yet)."""
+        """Restore the model's generators now and the flip/crop generator at the next epoch start
+        (the loader is not built yet)."""
+        for name, g in self._model_generators().items():
+            if name in checkpoint.get(_MODEL_GENERATORS_KEY, {}):
+                g.set_state(checkpoint[_MODEL_GENERATORS_KEY][name])
         self._restored_augmentation = checkpoint.get(_AUGMENTATION_KEY)
 
     def training_step(self, batch, batch_idx):
