@@ -372,10 +372,12 @@ def make_loaders(data: str, model_config: PoseModelConfig, train_config: PoseTra
     cfg, size = train_config, model_config.input_size
     train = make_dataset(data, "train", input_size=size, train=True, n=cfg.n_train, seed=cfg.seed)
     valid = make_dataset(data, "valid", input_size=size, train=False, n=cfg.n_valid, seed=cfg.seed)
-    kw = dict(num_workers=cfg.workers, collate_fn=collate, persistent_workers=cfg.workers > 0)
+    kw = dict(num_workers=cfg.workers, collate_fn=collate)
+    # training workers are not persistent: they copy the data set when an epoch starts, after the module's
+    # set_epoch, so each epoch draws new augmentations (persistent workers kept epoch 0's for ever)
     return (
         DataLoader(train, batch_size=cfg.batch_size, shuffle=True, drop_last=len(train) > cfg.batch_size, **kw),
-        DataLoader(valid, batch_size=max(cfg.batch_size, 16), shuffle=False, **kw),
+        DataLoader(valid, batch_size=max(cfg.batch_size, 16), shuffle=False, persistent_workers=cfg.workers > 0, **kw),
     )
 
 
