@@ -20,8 +20,9 @@ predictions of every process on rank zero.
 
 Exact resume: every training batch re-seeds Python's, NumPy's and torch's generators from
 ``(seed, epoch, rank, batch)`` (:func:`epoch_seed`) and :class:`EpochSampler` shuffles from the same
-seed, so a run killed after epoch *k* and resumed replays epochs *k+1..n* as the uninterrupted
-run does. A resume with another hyper-parameter is refused (:func:`check_resume`); only the
+seed; a batch sampler with ``set_epoch`` is set to the epoch, and the ``generator`` attributes of
+the model's submodules and of an in-process training data set are saved in every checkpoint. So a
+run killed after epoch *k* and resumed replays epochs *k+1..n* as the uninterrupted run does. A resume with another hyper-parameter is refused (:func:`check_resume`); only the
 number of epochs and the device options may change, and the change is recorded in ``history``.
 
 A LightningModule used here must expose ``model`` (the plain ``nn.Module`` to export),
@@ -790,18 +791,66 @@ def _stderr_progress_bar():
     return _StderrTQDM()
 
 
-class _EpochSeeding(_Callback):
-    """Re-seed Python, NumPy and torch before every training batch from (seed, epoch, rank, batch).
+#: Checkpoint entries of :class:`_EpochSeeding`: the model's own generators, the training data
+#: set's generator.
+_MODEL_GENERATORS_KEY = "nlvision_model_generators"
+_DATA_GENERATOR_KEY = "nlvision_data_generator"
 
-    Per batch rather than per epoch: whatever Lightning or a data loader draws from the global
-    generators between batches (e.g. a DataLoader's base seed when an epoch's iterator is created,
-    which happens at another moment in a resumed run) cannot shift the randomness of a step."""
+
+def _module_generators(model: torch.nn.Module) -> dict[str, torch.Generator]:
+    """The ``generator`` attributes of a model's submodules (e.g. the erasing modules), by name."""
+    return {name: m.generator for name, m in model.named_modules()
+            if isinstance(getattr(m, "generator", None), torch.Generator)}
+
+
+def _train_loader(trainer) -> torch.utils.data.DataLoader | None:
+    loader = trainer.train_dataloader
+    return loader if isinstance(loader, torch.utils.data.DataLoader) else None
+
+
+class _EpochSeeding(_Callback):
+    """Exact resume: re-seed the global generators every batch, carry the rest in checkpoints.
+
+    Python, NumPy and torch are re-seeded before every training batch from (seed, epoch, rank,
+    batch). Per batch rather than per epoch: whatever Lightning or a data loader draws from the
+    global generators between batches (e.g. a DataLoader's base seed when an epoch's iterator is
+    created, which happens at another moment in a resumed run) cannot shift the randomness of a
+    step. The generators the global seeding does not reach are handled here too: a batch
+    sampler's epoch is set every epoch (Lightning sets a ``sampler``'s, not a ``batch_sampler``'s);
+    the ``generator`` attributes of the model's submodules (RE / CRE / grayscale) and of an
+    in-process training data set (flip / crop) are saved in every checkpoint and restored on
+    resume (the data set's at the next epoch start: the loader does not exist yet at restore)."""
 
     def __init__(self, seed: int):
         self.seed = int(seed)
+        self._restored_data_generator: torch.Tensor | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         _seed_step(self.seed, trainer.current_epoch, trainer.global_rank, batch_idx)
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        loader = _train_loader(trainer)
+        if loader is None:
+            return
+        if hasattr(loader.batch_sampler, "set_epoch"):
+            loader.batch_sampler.set_epoch(trainer.current_epoch)
+        if self._restored_data_generator is not None and isinstance(getattr(loader.dataset, "generator", None), torch.Generator):
+            loader.dataset.generator.set_state(self._restored_data_generator)
+        self._restored_data_generator = None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        checkpoint[_MODEL_GENERATORS_KEY] = {k: g.get_state() for k, g in _module_generators(pl_module.model).items()}
+        loader = _train_loader(trainer)
+        data_gen = getattr(loader.dataset, "generator", None) if loader is not None and loader.num_workers == 0 else None
+        if isinstance(data_gen, torch.Generator):  # worker processes draw from their own copies
+            checkpoint[_DATA_GENERATOR_KEY] = data_gen.get_state()
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
+        saved = checkpoint.get(_MODEL_GENERATORS_KEY, {})
+        for name, g in _module_generators(pl_module.model).items():
+            if name in saved:
+                g.set_state(saved[name])
+        self._restored_data_generator = checkpoint.get(_DATA_GENERATOR_KEY)
 
 
 # --------------------------------------------------------------------------- inference

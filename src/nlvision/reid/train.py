@@ -30,11 +30,6 @@ from nlvision.nn.losses import AlignedReIDLoss, ReIDLoss
 from nlvision.reid.data import PKSampler, ReIDData, ReIDImageDataset, ReIDSplit
 from nlvision.reid.model import TASK, ReidModelConfig, ReidNet, build_reid_model
 
-#: Checkpoint entry holding the in-process flip/crop generator state.
-_AUGMENTATION_KEY = "nlvision_reid_augmentation"
-#: Checkpoint entry holding the generators of the model's augmentation modules (RE, CRE, grayscale).
-_MODEL_GENERATORS_KEY = "nlvision_reid_model_generators"
-
 try:
     import pytorch_lightning as pl
 
@@ -205,47 +200,9 @@ class ReidModule(_Base):
         c = self.train_config
         self.loss = ReIDLoss(c.margin, c.epsilon) if model.config.arch == "bot" else AlignedReIDLoss(c.margin, c.epsilon)
         self.model_config = model.model_config()
-        self._restored_augmentation: torch.Tensor | None = None
 
     def forward(self, x):
         return self.model(x)
-
-    def _train_loader(self):
-        loader = self.trainer.train_dataloader
-        return loader if isinstance(loader, DataLoader) else None
-
-    def on_train_epoch_start(self) -> None:
-        """Exact resume: the P×K order of this epoch, and the flip/crop stream where the last
-        checkpoint left it (Lightning sets ``sampler.set_epoch`` but not a batch sampler's)."""
-        loader = self._train_loader()
-        if loader is None:
-            return
-        if hasattr(loader.batch_sampler, "set_epoch"):
-            loader.batch_sampler.set_epoch(self.current_epoch)
-        if self._restored_augmentation is not None and isinstance(loader.dataset, ReIDImageDataset):
-            loader.dataset.generator.set_state(self._restored_augmentation)
-        self._restored_augmentation = None
-
-    def _model_generators(self) -> dict[str, torch.Generator]:
-        """The model's own random generators (RE / CRE / grayscale modules), by module name."""
-        return {name: m.generator for name, m in self.model.named_modules()
-                if isinstance(getattr(m, "generator", None), torch.Generator)}
-
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """Store the generators that are not in the state dict: the model's erasing / grayscale
-        modules and the in-process flip/crop generator (worker processes draw from their own)."""
-        checkpoint[_MODEL_GENERATORS_KEY] = {k: g.get_state() for k, g in self._model_generators().items()}
-        loader = self._train_loader()
-        if loader is not None and loader.num_workers == 0 and isinstance(loader.dataset, ReIDImageDataset):
-            checkpoint[_AUGMENTATION_KEY] = loader.dataset.generator.get_state()
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Restore the model's generators now and the flip/crop generator at the next epoch start
-        (the loader is not built yet)."""
-        for name, g in self._model_generators().items():
-            if name in checkpoint.get(_MODEL_GENERATORS_KEY, {}):
-                g.set_state(checkpoint[_MODEL_GENERATORS_KEY][name])
-        self._restored_augmentation = checkpoint.get(_AUGMENTATION_KEY)
 
     def training_step(self, batch, batch_idx):
         images, labels, _, _ = batch
@@ -319,8 +276,8 @@ def make_train_loader(split: ReIDSplit, size: tuple[int, int], config: ReidTrain
     """P×K DataLoader over the training split with flip + pad/crop.
 
     In-process (``num_workers=0``, the default) the transforms come from one generator seeded by
-    ``config.seed``, saved in every checkpoint (exact resume); worker processes each reseed their
-    copy from torch's per-worker seed.
+    ``config.seed``, which the engine saves in every checkpoint (exact resume); worker processes
+    each reseed their copy from torch's per-worker seed.
     """
     if split.labels is None:
         raise ValueError("split: the training split has no labels")
