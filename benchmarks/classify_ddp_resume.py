@@ -50,12 +50,10 @@ def _train(args: list[str], out: Path) -> tuple[dict, float]:
 
 
 def _ci(x: np.ndarray) -> str:
-    from scipy import stats
+    from nlvision.metrics import mean_ci
 
-    if len(x) < 2:
-        return f"{x.mean():.4f}"
-    h = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
-    return f"{x.mean():.4f} ± {h:.4f}"
+    m, h = mean_ci(x)
+    return f"{m:.4f}" if len(x) < 2 else f"{m:.4f} ± {h:.4f}"
 
 
 def ddp(epochs: int, seeds: list[int]) -> None:

@@ -26,14 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _ci(v):
-    from scipy.stats import t
-
-    v = np.asarray(v, dtype=float)
-    if v.size < 2:
-        return float(v.mean()), float("nan")
-    return float(v.mean()), float(t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
+from nlvision.metrics import mean_ci
 
 
 def main(argv: list[str]) -> int:
@@ -59,11 +52,11 @@ def main(argv: list[str]) -> int:
     for m in methods:
         for z in (1.0, 0.7, 1.4):
             sel = [r for r in rows if r["method"] == m and r["zoom"] == z]
-            a, ap, ia = _ci([r["pixel_auroc"] for r in sel]), _ci([r["aupro"] for r in sel]), _ci(
+            a, ap, ia = mean_ci([r["pixel_auroc"] for r in sel]), mean_ci([r["aupro"] for r in sel]), mean_ci(
                 [r["image_auroc"] for r in sel])
-            f1 = _ci([r["pixel_fpr"]["0.01"] / 0.01 for r in sel])
-            f5 = _ci([r["pixel_fpr"]["0.05"] / 0.05 for r in sel])
-            fi = _ci([r["image_fpr"]["0.05"] / 0.05 for r in sel])
+            f1 = mean_ci([r["pixel_fpr"]["0.01"] / 0.01 for r in sel])
+            f5 = mean_ci([r["pixel_fpr"]["0.05"] / 0.05 for r in sel])
+            fi = mean_ci([r["image_fpr"]["0.05"] / 0.05 for r in sel])
             sc = float(np.mean([r["score_s"] for r in sel]))
             summary.append({"method": m, "zoom": z, "pixel_auroc": a, "aupro": ap, "image_auroc": ia,
                             "fpr1_ratio": f1, "fpr5_ratio": f5, "image_fpr_ratio": fi, "score_s": sc})

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import time
@@ -26,7 +25,7 @@ import time
 import numpy as np
 
 from nlvision.datasets.sparse_images import sparse_image
-from nlvision.metrics import psnr
+from nlvision.metrics import mean_ci, psnr
 from nlvision.restoration.csc_denoise import (
     conv_objective,
     conv_sparse_code,
@@ -67,15 +66,6 @@ def natural(name: str, size: int) -> np.ndarray:
     h, w = im.shape
     y, x = (h - size) // 2, (w - size) // 2
     return im[y : y + size, x : x + size]
-
-
-def ci95(v):
-    v = np.asarray(v, dtype=float)
-    if v.size < 2:
-        return float(v.mean()), float("nan")
-    from scipy import stats
-
-    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
 
 
 def main() -> None:
@@ -179,14 +169,14 @@ def main() -> None:
     for label, rows in [(f"natural sigma {k}", v) for k, v in nat.items()] + [(f"synthetic density {k}", v) for k, v in syn_res.items()]:
         cells = []
         for m in ["noisy", *GRIDS]:
-            mu, h = ci95([r[m] for r in rows])
+            mu, h = mean_ci([r[m] for r in rows])
             cells.append(f"{mu:.2f} ± {h:.2f}")
         times = " / ".join(f"{np.mean([r[m + '_s'] for r in rows]):.1f}" for m in GRIDS)
         print(f"| {label} | " + " | ".join(cells) + f" | {times} |")
     for label, rows in [("natural", sum(nat.values(), [])), ("synthetic", sum(syn_res.values(), []))]:
         for pen in ("l1", "l0"):
             diff = [r[f"global_{pen}"] - r[f"patch_{pen}"] for r in rows]
-            mu, h = ci95(diff)
+            mu, h = mean_ci(diff)
             print(f"{label} {pen}: global - patch PSNR = {mu:+.2f} ± {h:.2f} dB (n={len(diff)})")
     if a.json:
         with open(a.json, "w") as fh:

@@ -43,6 +43,8 @@ from typing import Callable
 
 import numpy as np
 
+from nlvision.metrics import mean_ci
+
 __all__ = ["ROWS", "StudyConfig", "StudyResult", "run_study", "format_study", "study_result_from_dict", "mean_ci",
            "plot_cmc", "plot_ranked_list"]
 
@@ -55,35 +57,6 @@ ROWS: dict[str, tuple[str, bool]] = {
     "+NFD": ("none", True),
     "+CRE+NFD": ("cre", True),
 }
-
-
-def mean_ci(values) -> tuple[float, float]:
-    """Mean and half-width of its 95 % confidence interval (Student t, ``n − 1`` degrees of freedom).
-
-    Parameters
-    ----------
-    values : sequence of float
-        One value per seed.
-
-    Returns
-    -------
-    (float, float)
-        Mean and half-width (NaN for a single value).
-
-    Examples
-    --------
-    >>> m, h = mean_ci([1.0, 2.0, 3.0])
-    >>> m, round(h, 3)    # t(0.975, 2) = 4.303, sd = 1, / sqrt(3)
-    (2.0, 2.484)
-    """
-    from scipy import stats
-
-    v = np.asarray(values, dtype=float)
-    if v.size == 0:
-        raise ValueError("values: expected at least one value")
-    if v.size == 1:
-        return float(v[0]), float("nan")
-    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
 
 
 @dataclass

@@ -22,12 +22,12 @@ Seed 003, "Dictionary adaptation performance"; Carrera et al., ICDM 2017.
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 
+from nlvision.metrics import mean_ci
 from nlvision.restoration.bpdn import ADMMConfig, bpdn
 from nlvision.restoration.ecg.adapt import (
     TransformConfig,
@@ -161,14 +161,9 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def _ci95(v) -> tuple[float, float]:
-    v = np.asarray([x for x in v if np.isfinite(x)], dtype=float)
-    if v.size == 0:
-        return float("nan"), float("nan")
-    if v.size < 2:
-        return float(v.mean()), float("nan")
-    from scipy import stats
-
-    return float(v.mean()), float(stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+    """Mean ± 95 % CI of the finite values (NaN, NaN when there are none)."""
+    v = [x for x in v if np.isfinite(x)]
+    return mean_ci(v) if v else (float("nan"), float("nan"))
 
 
 def adaptation_benchmark(config: AdaptationConfig | None = None, *, progress: Callable[[str], None] | None = None) -> dict:
