@@ -44,7 +44,7 @@ API_PAGES = (
     ("nn", "nlvision.nn", "Reusable PyTorch blocks"),
     ("engine", "nlvision.engine", "The training engine shared by classify, reid and pose"),
     ("imageio", "nlvision.imageio", "Reading and writing image files"),
-    ("metrics", "nlvision.metrics", "Image metrics"),
+    ("metrics", "nlvision.metrics", "Image metrics and the mean ± 95 % CI over seeds"),
     ("datasets", "nlvision.datasets", "Deterministic synthetic data sets (embedded defaults)"),
 )
 
