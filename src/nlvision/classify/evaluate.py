@@ -226,7 +226,7 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLi
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nlvision.atomic import atomic_path
+    from nlvision.atomic import savefig_atomic
 
     cm = np.asarray(cm, dtype=float)
     k = len(classes)
@@ -248,8 +248,6 @@ def plot_confusion(cm: np.ndarray, classes: Sequence[str], path: str | os.PathLi
         ax.set_title(title)
     fig.tight_layout()
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(p) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
+    savefig_atomic(fig, p, dpi=110, format="png")
     plt.close(fig)
     return p

@@ -29,12 +29,10 @@ def _plt():
 
 
 def _save(fig, path: str | os.PathLike) -> Path:
-    from nlvision.atomic import atomic_path
+    from nlvision.atomic import savefig_atomic
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(p) as tmp:
-        fig.savefig(tmp, format="png", dpi=fig.dpi, bbox_inches="tight")
+    savefig_atomic(fig, p, format="png", dpi=fig.dpi, bbox_inches="tight")
     _plt().close(fig)
     return p
 

@@ -519,7 +519,7 @@ def plot_cmc(curves: dict[str, np.ndarray], path: str | Path, title: str = "CMC"
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nlvision.atomic import atomic_path
+    from nlvision.atomic import savefig_atomic
 
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, cmc in curves.items():
@@ -532,8 +532,7 @@ def plot_cmc(curves: dict[str, np.ndarray], path: str | Path, title: str = "CMC"
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+    savefig_atomic(fig, path, dpi=100, format="png")
     plt.close(fig)
     return Path(path)
 
@@ -579,7 +578,7 @@ def plot_ranked_list(query: np.ndarray, gallery: list[np.ndarray], matches: list
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from nlvision.atomic import atomic_path
+    from nlvision.atomic import savefig_atomic
 
     if len(gallery) != len(matches):
         raise ValueError(f"matches: expected {len(gallery)} flags, got {len(matches)}")
@@ -599,7 +598,6 @@ def plot_ranked_list(query: np.ndarray, gallery: list[np.ndarray], matches: list
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+    savefig_atomic(fig, path, dpi=100, format="png")
     plt.close(fig)
     return Path(path)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
+
 
 def build(out_dir: Path, quick: bool):
     """Fit the patch (BPDN) detector on normal brick texture, score a defective test image.
@@ -72,7 +74,7 @@ def build(out_dir: Path, quick: bool):
         a.axis("off")
     fig.tight_layout()
     name = "anomaly_demo.png"
-    fig.savefig(out_dir / name, dpi=90)
+    savefig_atomic(fig, out_dir / name, dpi=90)
     plt.close(fig)
 
     table = html_table(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nlvision.atomic import savefig_atomic
 from nlvision.report.base import Section, figure_html, html_table
 
 
@@ -58,7 +59,7 @@ def build(out_dir: Path, quick: bool) -> Section:
         ax.axis("off")
     fig.tight_layout()
     fig_name = "security_schemes.png"
-    fig.savefig(out_dir / fig_name, dpi=80)
+    savefig_atomic(fig, out_dir / fig_name, dpi=80)
     plt.close(fig)
 
     if quick:
@@ -122,7 +123,6 @@ def render_rd_map(result, plain: np.ndarray, encrypted: np.ndarray, path: Path) 
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from nlvision.atomic import atomic_path
     from nlvision.imageio import to_gray
 
     p = to_gray(np.asarray(plain, dtype=np.float64)) if np.ndim(plain) == 3 else np.asarray(plain, dtype=np.float64)
@@ -152,7 +152,6 @@ def render_rd_map(result, plain: np.ndarray, encrypted: np.ndarray, path: Path) 
     for ax in axes:
         ax.set_axis_off()
     fig.colorbar(im, ax=axes, fraction=0.025, pad=0.01, label="RD(b_p)")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+    savefig_atomic(fig, path, format="png")
     plt.close(fig)
     return Path(path)
